@@ -1,0 +1,88 @@
+import pg from 'pg';
+
+/**
+ * Where the Neon front (neon-http.ts) runs SQL: one pg.Pool per database name, so that every
+ * connection string's database is its own world (each test file gets a database of its own).
+ */
+export interface SqlBackend {
+  /** For the startup line, e.g. `postgres 127.0.0.1:5432`. */
+  readonly description: string;
+  /** The pool for a database, created (and the database with it) on first use. */
+  pool(database: string): Promise<pg.Pool>;
+  /** Drops a database the backend created (tests clean up after themselves). */
+  dropDatabase(database: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Neon hands back Postgres' text output untouched; the client parses by dataTypeID. */
+export const textTypes = { getTypeParser: () => (value: string) => value };
+
+/** A Neon database name is a Postgres identifier; we accept the portable subset only. */
+export const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Real PostgreSQL reached by URL: the admin database creates the others on demand. */
+export function createPostgresBackend(
+  adminUrl: string,
+  options: { dropCreatedOnClose?: boolean } = {},
+): SqlBackend {
+  const admin = new URL(adminUrl);
+  const adminPool = new pg.Pool({ connectionString: adminUrl, max: 2 });
+  const pools = new Map<string, Promise<pg.Pool>>();
+  const created = new Set<string>();
+
+  async function ensureDatabase(database: string): Promise<void> {
+    const exists = await adminPool.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount) return;
+    try {
+      // Identifiers cannot be bound as parameters; DATABASE_NAME keeps this injection-free.
+      await adminPool.query(`create database "${database}"`);
+      created.add(database);
+    } catch (error) {
+      // Two requests racing to create the same database: the loser finds it made.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    }
+  }
+
+  return {
+    description: `postgres ${admin.hostname}:${admin.port || '5432'}`,
+    pool(database) {
+      let pool = pools.get(database);
+      if (!pool) {
+        pool = (async () => {
+          await ensureDatabase(database);
+          const url = new URL(adminUrl);
+          url.pathname = `/${database}`;
+          const databasePool = new pg.Pool({
+            connectionString: url.toString(),
+            max: 10,
+            types: textTypes,
+            options: '-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres',
+          });
+          // An idle client dying (server restart) must not crash the stand-ins.
+          databasePool.on('error', () => {});
+          return databasePool;
+        })();
+        pools.set(database, pool);
+        pool.catch(() => pools.delete(database));
+      }
+      return pool;
+    },
+    async dropDatabase(database) {
+      const pool = pools.get(database);
+      pools.delete(database);
+      if (pool) await (await pool.catch(() => null))?.end();
+      await adminPool.query(`drop database if exists "${database}" with (force)`);
+      created.delete(database);
+    },
+    async close() {
+      await Promise.allSettled([...pools.values()].map(async (p) => (await p).end()));
+      pools.clear();
+      if (options.dropCreatedOnClose) {
+        for (const database of created) {
+          await adminPool.query(`drop database if exists "${database}" with (force)`).catch(() => {});
+        }
+      }
+      await adminPool.end();
+    },
+  };
+}

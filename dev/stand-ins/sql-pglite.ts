@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import pg from 'pg';
+import { textTypes, type SqlBackend } from './sql-backend.ts';
+
+/**
+ * PGlite (Postgres in WASM) for machines with no Postgres installed. Each database name is its
+ * own PGlite instance: persisted under `<dataDir>/pglite/<name>` when a data dir is given, in
+ * memory otherwise. A fresh instance costs an initdb in WASM (about 5-10 s), so the first one is
+ * dumped as a gzip template and every later database starts from it (under 1 s).
+ */
+export function createPgliteBackend(options: { dataDir?: string; templateCache: string }): SqlBackend {
+  const instances = new Map<string, Promise<{ db: PGlite; pool: pg.Pool }>>();
+  let template: Promise<Blob> | undefined;
+
+  function loadTemplate(): Promise<Blob> {
+    template ??= (async () => {
+      const file = path.join(options.templateCache, `pglite-template-${pgliteVersion()}.tar.gz`);
+      if (fs.existsSync(file)) return new Blob([fs.readFileSync(file)]);
+      const fresh = await PGlite.create();
+      const dump = await fresh.dumpDataDir('gzip');
+      await fresh.close();
+      fs.mkdirSync(options.templateCache, { recursive: true });
+      // Write then rename: two processes making the template at once never see half a file.
+      const partial = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+      fs.renameSync(partial, file);
+      return dump;
+    })();
+    return template;
+  }
+
+  async function open(database: string): Promise<{ db: PGlite; pool: pg.Pool }> {
+    const dir = options.dataDir ? path.join(options.dataDir, 'pglite', database) : undefined;
+    const existing = dir !== undefined && fs.existsSync(path.join(dir, 'PG_VERSION'));
+    let db: PGlite;
+    try {
+      db = existing
+        ? await PGlite.create(dir)
+        : await PGlite.create(dir, { loadDataDir: await loadTemplate() });
+    } catch (error) {
+      throw new Error(
+        `PGlite could not open ${dir ?? 'an in-memory database'} (${String(error)}); ` +
+          `if it is corrupt or from another PGlite version, move it away and start again`,
+      );
+    }
+    // PGlite is one session: settings made here hold for every request.
+    await db.exec(`set timezone = 'UTC'; set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres'`);
+    // One client, never destroyed: pool.query() would destroy it on any query error, and the
+    // adapter's connection cannot be reopened. Callers use connect()/release() instead.
+    const pool = new pg.Pool({ ...createPgConfig(db), max: 1, idleTimeoutMillis: 0, types: textTypes });
+    pool.on('error', () => {});
+    return { db, pool };
+  }
+
+  return {
+    description: options.dataDir ? `PGlite ${pgliteVersion()} in ${options.dataDir}` : `PGlite ${pgliteVersion()} in memory`,
+    async pool(database) {
+      let instance = instances.get(database);
+      if (!instance) {
+        instance = open(database);
+        instances.set(database, instance);
+        instance.catch(() => instances.delete(database));
+      }
+      return (await instance).pool;
+    },
+    async dropDatabase(database) {
+      const instance = instances.get(database);
+      instances.delete(database);
+      if (instance) {
+        const { db, pool } = await instance;
+        await pool.end();
+        await db.close();
+      }
+      if (options.dataDir) fs.rmSync(path.join(options.dataDir, 'pglite', database), { recursive: true, force: true });
+    },
+    async close() {
+      // Closing PGlite checkpoints and flushes its files: no committed data is lost on Ctrl-C.
+      const all = await Promise.allSettled(instances.values());
+      instances.clear();
+      for (const result of all) {
+        if (result.status !== 'fulfilled') continue;
+        await result.value.pool.end().catch(() => {});
+        await result.value.db.close().catch(() => {});
+      }
+    },
+  };
+}
+
+let version: string | undefined;
+function pgliteVersion(): string {
+  // The package does not export its package.json; find it beside the entry point.
+  version ??= (
+    JSON.parse(
+      fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))), '..', 'package.json'), 'utf8'),
+    ) as { version: string }
+  ).version;
+  return version;
+}
