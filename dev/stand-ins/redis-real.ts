@@ -12,7 +12,7 @@ export async function createRealRedis(url: string): Promise<RedisBackend> {
   const { hostname, port } = new URL(url);
   const connection = new RespConnection(hostname || '127.0.0.1', Number(port || 6379));
   const [pong] = await connection.send([[bytes('PING')]]);
-  if (!(pong instanceof StatusReply)) throw new Error(`unexpected PING reply: ${String(pong)}`);
+  if (!(pong instanceof StatusReply)) throw new Error(`unexpected PING reply: ${JSON.stringify(pong)}`);
 
   return {
     description: `redis-server ${hostname}:${port || '6379'}`,
@@ -27,8 +27,9 @@ export async function createRealRedis(url: string): Promise<RedisBackend> {
     async flushAll() {
       await connection.send([[bytes('FLUSHALL')]]);
     },
-    async close() {
+    close() {
       connection.close();
+      return Promise.resolve();
     },
   };
 }
@@ -44,7 +45,7 @@ class RespConnection {
   readonly #host: string;
   readonly #port: number;
   #socket: net.Socket | null = null;
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
   readonly #pending: Pending[] = [];
   #closed = false;
 

@@ -120,10 +120,10 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
       }
       sql = createPostgresBackend(postgresUrl, { dropCreatedOnClose: options.dropCreatedDatabases ?? false });
       await sql.pool('postgres').catch((error: unknown) => {
-        throw new StandInError(`cannot reach PostgreSQL at ${redact(postgresUrl!)}: ${String(error)}`);
+        throw new StandInError(`cannot reach PostgreSQL at ${redact(postgresUrl)}: ${String(error)}`);
       });
       redis = await createRealRedis(redisUrl).catch((error: unknown) => {
-        throw new StandInError(`cannot reach Redis at ${redact(redisUrl!)}: ${String(error)}`);
+        throw new StandInError(`cannot reach Redis at ${redact(redisUrl)}: ${String(error)}`);
       });
     } else {
       if (options.dataDir) cleanups.push(lockDataDir(options.dataDir));
@@ -245,7 +245,7 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
         return { status: 200, body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') } };
       case 'PUT /_control/latency': {
         const input = json();
-        const pick = (p: Protocol) => (typeof input[p] === 'number' && (input[p] as number) >= 0 ? (input[p] as number) : undefined);
+        const pick = (p: Protocol) => (typeof input[p] === 'number' && (input[p]) >= 0 ? (input[p]) : undefined);
         if (ns === ALL) {
           control.latency = { neon: pick('neon') ?? control.latency.neon, upstash: pick('upstash') ?? control.latency.upstash };
         } else {
@@ -335,7 +335,10 @@ function lockDataDir(dataDir: string): () => Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return async () => fs.rmSync(lock, { force: true });
+      return () => {
+        fs.rmSync(lock, { force: true });
+        return Promise.resolve();
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new StandInError(`cannot write ${lock}: ${String(error)}`);
       const pid = Number(fs.readFileSync(lock, 'utf8'));

@@ -45,6 +45,7 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
       throw new Error(
         `PGlite could not open ${dir ?? 'an in-memory database'} (${String(error)}); ` +
           `if it is corrupt or from another PGlite version, move it away and start again`,
+        { cause: error },
       );
     }
     // PGlite is one session: settings made here hold for every request.

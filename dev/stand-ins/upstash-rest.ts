@@ -50,9 +50,10 @@ export async function handleUpstash(
       command = parseCommand(args);
     }
     if (command === null) return { status: 400, body: { error: 'ERR failed to parse command' } };
-    const [reply] = await scripts.run(redis, [command], 'pipeline');
+    const replies = await scripts.run(redis, [command], 'pipeline');
+    const reply = replies instanceof ReplyError ? replies : (replies[0] ?? null);
     if (reply instanceof ReplyError) return { status: 400, body: { error: reply.message } };
-    return { status: 200, body: { result: encode(reply ?? null) } };
+    return { status: 200, body: { result: encode(reply) } };
   }
 
   const parsed = parseJson(rawBody);

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StandIns } from '../../dev/stand-ins/server.ts';
+import { availableBackends, startForTest, TOKEN, uniqueName } from './helpers.ts';
+
+/**
+ * The same raw REST requests, in the same order, to the real backend (redis-server) and the
+ * embedded one (our engine): every status and body must be identical. This is what lets a
+ * machine without Redis trust the embedded engine.
+ */
+
+interface Case {
+  name: string;
+  path?: string;
+  body: unknown;
+  encoding?: 'base64' | 'none';
+}
+
+const RATELIMIT_STYLE = `#!lua flags=allow-key-locking
+local key = KEYS[1]
+local window = ARGV[1]
+local incrementBy = ARGV[2]
+local r = redis.call("INCRBY", key, incrementBy)
+if r == tonumber(incrementBy) then
+  redis.call("PEXPIRE", key, window)
+end
+return r`;
+
+function cases(p: string): Case[] {
+  return [
+    { name: 'ping', body: ['ping'] },
+    { name: 'set', body: ['set', `${p}s`, 'héllo ✓'] },
+    { name: 'get base64', body: ['get', `${p}s`] },
+    { name: 'get plain', body: ['get', `${p}s`], encoding: 'none' },
+    { name: 'get missing', body: ['get', `${p}missing`] },
+    { name: 'set nx on existing', body: ['set', `${p}s`, 'x', 'nx'] },
+    { name: 'set with lowercase px', body: ['set', `${p}t`, '1', 'px', 100000] },
+    { name: 'set with bad expire', body: ['set', `${p}t`, '1', 'ex', 0] },
+    { name: 'set syntax error', body: ['set', `${p}t`, '1', 'bogus'] },
+    { name: 'incr non-integer', body: ['incr', `${p}s`] },
+    { name: 'incrby to 2^40', body: ['incrby', `${p}n`, 2 ** 40] },
+    { name: 'incrby past 2^53', body: ['incrby', `${p}n`, 2 ** 53] },
+    { name: 'get arity', body: ['get'] },
+    { name: 'unknown command', body: ['nosuchcommand', 'a', 'b'] },
+    { name: 'hset', body: ['hset', `${p}h`, 'f1', 'v1', 'f2', 'v2'] },
+    { name: 'hgetall', body: ['hgetall', `${p}h`] },
+    { name: 'hmget with missing field', body: ['hmget', `${p}h`, 'f2', 'nope', 'f1'] },
+    { name: 'wrongtype', body: ['get', `${p}h`] },
+    { name: 'type', body: ['type', `${p}h`] },
+    { name: 'mget mixed', body: ['mget', `${p}s`, `${p}h`, `${p}missing`] },
+    { name: 'exists', body: ['exists', `${p}s`, `${p}h`, `${p}missing`] },
+    {
+      name: 'pipeline with per-entry errors',
+      path: '/pipeline',
+      body: [['set', `${p}q`, '1'], ['incr', `${p}q`], ['hget', `${p}q`, 'f'], ['get', `${p}q`], ['nosuch']],
+    },
+    { name: 'multi-exec', path: '/multi-exec', body: [['set', `${p}m`, 'a'], ['append', `${p}m`, 'bc'], ['get', `${p}m`]] },
+    { name: 'multi-exec runtime error', path: '/multi-exec', body: [['set', `${p}m`, 'a'], ['incr', `${p}m`], ['get', `${p}m`]] },
+    { name: 'multi-exec EXECABORT', path: '/multi-exec', body: [['set', `${p}m2`, 'a'], ['get']] },
+    { name: 'after EXECABORT nothing ran', body: ['get', `${p}m2`] },
+    { name: 'lua true', body: ['eval', 'return true', 0] },
+    { name: 'lua false', body: ['eval', 'return false', 0] },
+    { name: 'lua nil', body: ['eval', 'return nil', 0] },
+    { name: 'lua float truncates', body: ['eval', 'return {3.9, -3.9, 0.5, 10/2}', 0] },
+    { name: 'lua table stops at nil', body: ['eval', 'return {1, 2, nil, 4}', 0] },
+    { name: 'lua nested table', body: ['eval', "return {1, {2, {'x', true}}, 'y'}", 0] },
+    { name: 'lua status', body: ['eval', "return {ok='FINE'}", 0] },
+    { name: 'lua error table', body: ['eval', "return {err='BAD thing'}", 0] },
+    { name: 'lua error_reply', body: ['eval', "return redis.error_reply('MY error')", 0] },
+    { name: 'lua status_reply', body: ['eval', "return redis.status_reply('QUEUED-ish')", 0] },
+    { name: 'lua pcall error', body: ['eval', "local r = redis.pcall('incr', KEYS[1]); return r['err']", 1, `${p}s`] },
+    { name: 'lua call error raised', body: ['eval', "return redis.call('incr', KEYS[1])", 1, `${p}s`] },
+    { name: 'lua big integer round trip', body: ['eval', "return redis.call('incrby', KEYS[1], 0)", 1, `${p}n`] },
+    { name: 'lua get nil is false', body: ['eval', "return redis.call('get', KEYS[1]) == false", 1, `${p}missing`] },
+    { name: 'lua KEYS and ARGV', body: ['eval', 'return {KEYS[1], ARGV[1], ARGV[2], #ARGV}', 1, 'k', 'a', 'b'] },
+    { name: 'lua tonumber', body: ['eval', "return tonumber('12') + tonumber(ARGV[1])", 0, '30'] },
+    { name: 'lua tostring of integer', body: ['eval', 'return tostring(5)', 0] },
+    { name: 'lua hgetall table', body: ['eval', "return redis.call('hgetall', KEYS[1])", 1, `${p}h`] },
+    { name: 'lua status from call', body: ['eval', "return redis.call('set', KEYS[1], 'z')", 1, `${p}lua`] },
+    { name: 'lua numkeys too big', body: ['eval', 'return 1', 5, 'a'] },
+    { name: 'evalsha NOSCRIPT', body: ['evalsha', 'ffffffffffffffffffffffffffffffffffffffff', 0] },
+    { name: 'shebang script via EVAL', body: ['eval', RATELIMIT_STYLE, 1, `${p}rl`, 60000, 1] },
+    { name: 'shebang script again', body: ['eval', RATELIMIT_STYLE, 1, `${p}rl`, 60000, 1] },
+    { name: 'script load shebang', body: ['script', 'load', RATELIMIT_STYLE] },
+    { name: 'unknown shebang flag', body: ['eval', '#!lua flags=made-up\nreturn 1', 0] },
+    { name: 'pexpire and persist', path: '/pipeline', body: [['pexpire', `${p}rl`, 100000], ['persist', `${p}rl`], ['ttl', `${p}rl`]] },
+    { name: 'del', body: ['del', `${p}s`, `${p}h`, `${p}n`, `${p}q`, `${p}m`, `${p}lua`, `${p}rl`, `${p}t`] },
+    { name: 'path form', path: `/set/${p}path/a%20b`, body: undefined },
+    { name: 'bad json', body: '{not json' },
+    { name: 'pipeline not array of arrays', path: '/pipeline', body: ['get', 'x'] },
+  ];
+}
+
+const backends = availableBackends();
+
+describe.runIf(backends.includes('real'))('Upstash REST: embedded engine answers exactly like redis-server', () => {
+  let real: StandIns;
+  let embedded: StandIns;
+  beforeAll(async () => {
+    [real, embedded] = await Promise.all([startForTest('real'), startForTest('embedded')]);
+  });
+  afterAll(async () => {
+    await Promise.all([real?.close(), embedded?.close()]);
+  });
+
+  async function send(standIns: StandIns, c: Case) {
+    const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+    if (c.encoding !== 'none') headers['upstash-encoding'] = 'base64';
+    const body = c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
+    const res = await fetch(`${standIns.upstashUrl}${c.path ?? ''}`, { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
+    return { status: res.status, body: (await res.json()) };
+  }
+
+  it('gives identical answers to every request, in order', async () => {
+    // One prefix for both: error messages that name a key must match too.
+    const prefix = `${uniqueName('diff')}:`;
+    const mismatches: string[] = [];
+    for (const c of cases(prefix)) {
+      const [a, b] = await Promise.all([send(real, c), send(embedded, c)]);
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        mismatches.push(`${c.name}:\n  redis-server ${JSON.stringify(a)}\n  embedded     ${JSON.stringify(b)}`);
+      }
+    }
+    expect(mismatches.join('\n')).toBe('');
+  });
+});
