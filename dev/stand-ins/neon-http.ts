@@ -62,13 +62,6 @@ export async function handleNeonSql(
   }
   const arrayMode = headers['neon-array-mode'] === 'true';
 
-  let pool: pg.Pool;
-  try {
-    pool = await backend.pool(database);
-  } catch (error) {
-    return unavailable(error);
-  }
-
   if (isRecord(body) && Array.isArray(body.queries)) {
     const queries = body.queries.map(toQuery);
     if (queries.some((q) => q === null)) return badRequest('every entry of "queries" needs a string "query" and an array "params"');
@@ -80,7 +73,7 @@ export async function handleNeonSql(
     if (isolation) begin += ` isolation level ${ISOLATION_LEVELS[isolation]}`;
     if (headers['neon-batch-read-only'] === 'true') begin += ' read only';
     if (headers['neon-batch-deferrable'] === 'true') begin += ' deferrable';
-    return withClient(pool, async (client) => {
+    return withClient(backend, database, async (client) => {
       await client.query(begin);
       const results = [];
       try {
@@ -96,7 +89,7 @@ export async function handleNeonSql(
 
   const query = toQuery(body);
   if (query === null) return badRequest('body needs a string "query" and an array "params", or "queries"');
-  return withClient(pool, async (client) => ({ status: 200, body: toResult(await run(client, query, arrayMode), arrayMode) }));
+  return withClient(backend, database, async (client) => ({ status: 200, body: toResult(await run(client, query, arrayMode), arrayMode) }));
 }
 
 /**
@@ -104,10 +97,14 @@ export async function handleNeonSql(
  * Only a broken connection discards the client: pool.query() would discard it on any error,
  * which PGlite's single adapter connection does not survive.
  */
-async function withClient(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<HttpAnswer>): Promise<HttpAnswer> {
+async function withClient(
+  backend: SqlBackend,
+  database: string,
+  work: (client: pg.PoolClient) => Promise<HttpAnswer>,
+): Promise<HttpAnswer> {
   let client: pg.PoolClient;
   try {
-    client = await pool.connect();
+    client = await backend.connect(database);
   } catch (error) {
     return unavailable(error);
   }

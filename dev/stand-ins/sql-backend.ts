@@ -9,6 +9,8 @@ export interface SqlBackend {
   readonly description: string;
   /** The pool for a database, created (and the database with it) on first use. */
   pool(database: string): Promise<pg.Pool>;
+  /** A client of that pool; a database dropped behind our back is made again. */
+  connect(database: string): Promise<pg.PoolClient>;
   /** Drops a database the backend created (tests clean up after themselves). */
   dropDatabase(database: string): Promise<void>;
   close(): Promise<void>;
@@ -43,8 +45,20 @@ export function createPostgresBackend(
     }
   }
 
-  return {
+  const backend: SqlBackend = {
     description: `postgres ${admin.hostname}:${admin.port || '5432'}`,
+    async connect(database) {
+      try {
+        return await (await backend.pool(database)).connect();
+      } catch (error) {
+        // 3D000: the database is gone (dropped by hand or by another process): forget and redo.
+        if ((error as { code?: string }).code !== '3D000') throw error;
+        const stale = pools.get(database);
+        pools.delete(database);
+        void stale?.then((p) => p.end()).catch(() => {});
+        return (await backend.pool(database)).connect();
+      }
+    },
     pool(database) {
       let pool = pools.get(database);
       if (!pool) {
@@ -85,4 +99,5 @@ export function createPostgresBackend(
       await adminPool.end();
     },
   };
+  return backend;
 }

@@ -57,7 +57,10 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
     return { db, pool };
   }
 
-  return {
+  const backend: SqlBackend = {
+    async connect(database) {
+      return (await backend.pool(database)).connect();
+    },
     description: options.dataDir ? `PGlite ${pgliteVersion()} in ${options.dataDir}` : `PGlite ${pgliteVersion()} in memory`,
     async pool(database) {
       let instance = instances.get(database);
@@ -89,6 +92,7 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
       }
     },
   };
+  return backend;
 }
 
 let version: string | undefined;

@@ -1,0 +1,165 @@
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  boolean,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * The data model of shared/reference/api.md. Ids are UUIDv7 made by the Worker (time-ordered, so
+ * new rows land at the right edge of the primary-key index); the database default is only for
+ * hand-written SQL. Every timestamp is timestamptz and every user-owned row goes when its user does.
+ */
+
+const timestamps = {
+  createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+};
+
+export const taskStatus = pgEnum('task_status', ['todo', 'in_progress', 'done']);
+export const taskPriority = pgEnum('task_priority', ['low', 'medium', 'high', 'urgent']);
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    // Stored lower-cased: uniqueness is case-insensitive by construction, and the check keeps it so.
+    email: text().notNull(),
+    passwordHash: text().notNull(),
+    fullName: text().notNull(),
+    isActive: boolean().notNull().default(false),
+    emailVerifiedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    failedLoginCount: integer().notNull().default(0),
+    lockedUntil: timestamp({ withTimezone: true, mode: 'date' }),
+    ...timestamps,
+    updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(t.email),
+    check('users_email_lower', sql`${t.email} = lower(${t.email})`),
+    check('users_failed_login_count_nonnegative', sql`${t.failedLoginCount} >= 0`),
+  ],
+);
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    title: text().notNull(),
+    description: text(),
+    status: taskStatus().notNull().default('todo'),
+    priority: taskPriority().notNull().default('medium'),
+    dueDate: timestamp({ withTimezone: true, mode: 'date' }),
+    ...timestamps,
+    updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    deletedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    version: integer().notNull().default(1),
+  },
+  (t) => [
+    check('tasks_title_length', sql`char_length(${t.title}) between 3 and 200`),
+    check('tasks_description_length', sql`${t.description} is null or char_length(${t.description}) <= 2000`),
+    check('tasks_version_positive', sql`${t.version} >= 1`),
+    // The list endpoint always filters by user and live rows, then sorts by one of these columns
+    // with the id as tie-break: one partial index per sort key serves filter, order and limit.
+    index('tasks_user_created_idx').on(t.userId, t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
+    index('tasks_user_updated_idx').on(t.userId, t.updatedAt, t.id).where(sql`${t.deletedAt} is null`),
+    index('tasks_user_due_idx').on(t.userId, t.dueDate, t.id).where(sql`${t.deletedAt} is null`),
+    index('tasks_user_status_idx').on(t.userId, t.status, t.createdAt).where(sql`${t.deletedAt} is null`),
+    index('tasks_user_priority_idx').on(t.userId, t.priority, t.createdAt).where(sql`${t.deletedAt} is null`),
+  ],
+);
+
+export const categories = pgTable(
+  'categories',
+  {
+    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    color: text().notNull().default('#6B7280'),
+    ...timestamps,
+  },
+  (t) => [
+    // Unique per user, case-insensitively: "Work" and "work" are the same category.
+    uniqueIndex('categories_user_name_key').on(t.userId, sql`lower(${t.name})`),
+    check('categories_name_length', sql`char_length(${t.name}) between 3 and 50`),
+    check('categories_color_hex', sql`${t.color} ~ '^#[0-9A-Fa-f]{6}$'`),
+  ],
+);
+
+export const taskCategories = pgTable(
+  'task_categories',
+  {
+    taskId: uuid()
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    categoryId: uuid()
+      .notNull()
+      .references(() => categories.id, { onDelete: 'cascade' }),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.categoryId] }), index('task_categories_category_idx').on(t.categoryId)],
+);
+
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** Every token descended from one login shares a family; reuse of a revoked one revokes it all. */
+    familyId: uuid().notNull(),
+    /** SHA-256 of the opaque token, hex: the token itself is never stored. */
+    tokenHash: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    /** The family's absolute end (30 days after login), copied onto every rotation. */
+    familyExpiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    ...timestamps,
+    lastUsedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    revokedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    rotatedFrom: uuid().references((): AnyPgColumn => refreshTokens.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),
+    index('refresh_tokens_user_idx').on(t.userId),
+    index('refresh_tokens_family_idx').on(t.familyId),
+    index('refresh_tokens_expires_idx').on(t.expiresAt),
+  ],
+);
+
+export const emailVerificationTokens = pgTable(
+  'email_verification_tokens',
+  {
+    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    ...timestamps,
+    usedAt: timestamp({ withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    uniqueIndex('email_verification_tokens_token_hash_key').on(t.tokenHash),
+    index('email_verification_tokens_user_idx').on(t.userId),
+    index('email_verification_tokens_expires_idx').on(t.expiresAt),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+export type Task = typeof tasks.$inferSelect;
+export type Category = typeof categories.$inferSelect;
+export type RefreshToken = typeof refreshTokens.$inferSelect;
