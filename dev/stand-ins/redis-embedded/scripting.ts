@@ -1,0 +1,178 @@
+/**
+ * EVAL/EVALSHA/EVAL_RO/EVALSHA_RO and SCRIPT LOAD/EXISTS/FLUSH (eval.c of Redis 7.0): the script
+ * cache keyed by sha1 of the full body, shebang flags, and the read-only rules.
+ */
+
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { ReplyError } from '../redis-backend.ts';
+import type { Reply } from '../redis-backend.ts';
+import { bulk, fail, latin1, lower, OK, parseLL } from './context.ts';
+import type { CommandDef, ExecContext, ScriptingHost } from './context.ts';
+import { LuaVM } from './lua.ts';
+import type { LuaHost } from './lua.ts';
+
+const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+const KNOWN_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
+
+interface Script {
+  ref: number;
+  /** Shebang-less scripts run in "EVAL compat mode". */
+  compat: boolean;
+  noWrites: boolean;
+}
+
+interface Shebang {
+  compat: boolean;
+  noWrites: boolean;
+  /** Length of the shebang line, which is blanked (keeping its '\n') so line numbers hold. */
+  length: number;
+}
+
+/** evalExtractShebangFlags */
+function parseShebang(body: Buffer): Shebang {
+  if (body.length < 2 || body[0] !== 0x23 || body[1] !== 0x21) return { compat: true, noWrites: false, length: 0 };
+  const nl = body.indexOf(0x0a);
+  if (nl === -1) fail('ERR Invalid script shebang');
+  const parts = latin1(body.subarray(0, nl))
+    .split(/[ \t\r\v\f]+/)
+    .filter((p) => p !== '');
+  if (parts.length === 0) fail('ERR Invalid engine in script shebang');
+  if (parts[0] !== '#!lua') fail(`ERR Unexpected engine in script shebang: ${parts[0]}`);
+  let noWrites = false;
+  for (const part of parts.slice(1)) {
+    if (!part.startsWith('flags=')) fail(`ERR Unknown lua shebang option: ${part}`);
+    const flags = part.slice(6);
+    if (flags === '') continue;
+    for (const flag of flags.split(',')) {
+      if (!KNOWN_FLAGS.has(flag)) fail(`ERR Unexpected flag in script shebang: ${flag}`);
+      if (flag === 'no-writes') noWrites = true;
+    }
+  }
+  return { compat: false, noWrites, length: nl };
+}
+
+export class Scripting implements ScriptingHost {
+  private readonly scripts = new Map<string, Script>();
+  private vm: LuaVM | undefined;
+  private readonly luaHost: LuaHost;
+  /** Context of the script being run, for redis.call. */
+  private running: ExecContext | undefined;
+  private readonly callFromScript: (ctx: ExecContext, argv: Buffer[]) => Reply;
+
+  constructor(
+    callFromScript: (ctx: ExecContext, argv: Buffer[]) => Reply,
+    commandExists: (name: string) => boolean,
+  ) {
+    this.callFromScript = callFromScript;
+    this.luaHost = {
+      call: (argv) => {
+        if (this.running === undefined) return new ReplyError('ERR redis.call outside of a script');
+        return this.callFromScript(this.running, argv);
+      },
+      commandExists,
+    };
+  }
+
+  private lua(): LuaVM {
+    this.vm ??= new LuaVM(this.luaHost);
+    return this.vm;
+  }
+
+  /** luaCreateFunction: compile (or fail with Redis' message) and cache under the body's sha1. */
+  private create(body: Buffer): { sha: string; script: Script } {
+    const sha = createHash('sha1').update(body).digest('hex');
+    const cached = this.scripts.get(sha);
+    if (cached !== undefined) return { sha, script: cached };
+    const shebang = parseShebang(body);
+    const code = Buffer.from(body);
+    code.fill(0x20, 0, shebang.length);
+    const compiled = this.lua().compile(code);
+    if (!compiled.ok) fail(`ERR Error compiling script (new function): ${compiled.error}`);
+    const script: Script = { ref: compiled.ref, compat: shebang.compat, noWrites: shebang.noWrites };
+    this.scripts.set(sha, script);
+    return { sha, script };
+  }
+
+  eval(ctx: ExecContext, argv: Buffer[], bySha: boolean, readOnly: boolean): Reply {
+    if (bySha && argv[1]!.length !== 40) fail(NOSCRIPT);
+    const numkeys = parseLL(argv[2]!);
+    if (numkeys > BigInt(argv.length - 3)) fail("ERR Number of keys can't be greater than number of args");
+    if (numkeys < 0n) fail("ERR Number of keys can't be negative");
+    let sha: string;
+    let script: Script | undefined;
+    if (bySha) {
+      sha = lower(argv[1]!);
+      script = this.scripts.get(sha);
+      if (script === undefined) fail(NOSCRIPT);
+    } else {
+      ({ sha, script } = this.create(argv[1]!));
+    }
+    if (!script.compat && !script.noWrites && readOnly) {
+      fail('ERR Can not execute a script with write flag using *_ro command.');
+    }
+    const n = Number(numkeys);
+    const keys = argv.slice(3, 3 + n);
+    const args = argv.slice(3 + n);
+    const outer = this.running;
+    const frozen = ctx.now();
+    const scriptCtx: ExecContext = {
+      ks: ctx.ks,
+      scripting: this,
+      // Redis freezes the clock for the whole script, so expiry is consistent within it.
+      now: () => frozen,
+      script: { readOnly: readOnly || (!script.compat && script.noWrites) },
+    };
+    this.running = scriptCtx;
+    try {
+      return this.lua().run(script.ref, sha, keys, args);
+    } finally {
+      this.running = outer;
+    }
+  }
+
+  load(body: Buffer): Reply {
+    return bulk(this.create(body).sha);
+  }
+
+  exists(shas: Buffer[]): Reply {
+    return shas.map((s) => (this.scripts.has(lower(s)) ? 1 : 0));
+  }
+
+  /** SCRIPT FLUSH resets the whole Lua state in Redis, which also drops any leaked global state. */
+  flush(): void {
+    this.scripts.clear();
+    this.vm = undefined;
+  }
+}
+
+function scriptFlush(ctx: ExecContext, argv: Buffer[]): Reply {
+  if (argv.length === 3) {
+    const mode = lower(argv[2]!);
+    if (mode !== 'sync' && mode !== 'async') fail('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+  } else if (argv.length > 3) fail('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+  ctx.scripting.flush();
+  return OK;
+}
+
+export const scriptingCommands: CommandDef[] = [
+  { name: 'eval', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, false, false) },
+  { name: 'evalsha', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, true, false) },
+  { name: 'eval_ro', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, false, true) },
+  { name: 'evalsha_ro', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, true, true) },
+  {
+    name: 'script',
+    arity: -2,
+    subcommands: {
+      load: { name: 'script|load', arity: 3, noscript: true, run: (c, a) => c.scripting.load(a[2]!) },
+      exists: { name: 'script|exists', arity: -3, noscript: true, run: (c, a) => c.scripting.exists(a.slice(2)) },
+      flush: { name: 'script|flush', arity: -2, noscript: true, run: scriptFlush },
+      kill: {
+        name: 'script|kill',
+        arity: 2,
+        noscript: true,
+        run: () => fail('NOTBUSY No scripts in execution right now.'),
+      },
+    },
+  },
+];
