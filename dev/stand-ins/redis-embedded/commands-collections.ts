@@ -2,7 +2,19 @@
 
 import { Buffer } from 'node:buffer';
 import type { Reply } from '../redis-backend.ts';
-import { bulk, fail, latin1, lookup, lower, NOT_FLOAT, OK, parseDouble, parseLL, parseLong, SYNTAX } from './context.ts';
+import {
+  bulk,
+  fail,
+  latin1,
+  lookup,
+  lower,
+  NOT_FLOAT,
+  OK,
+  parseDouble,
+  parseLL,
+  parseLong,
+  SYNTAX,
+} from './context.ts';
 import type { CommandDef, ExecContext } from './context.ts';
 import { bin, SetValue, SortedSet, unbin } from './keyspace.ts';
 import type { Bin } from './keyspace.ts';
@@ -189,6 +201,14 @@ const setCommands: CommandDef[] = [
 
 const NAN_SCORE = 'ERR resulting score is not a number (NaN)';
 
+/**
+ * Small sorted sets live in a listpack where -0 reads back as 0 (ZSCORE says "0"), while the
+ * reply of the ZADD/ZINCRBY that computed it still says "-0".
+ */
+function storedScore(score: number): number {
+  return score === 0 ? 0 : score;
+}
+
 function zadd(ctx: ExecContext, argv: Buffer[], forceIncr: boolean): Reply {
   let nx = false;
   let xx = false;
@@ -241,12 +261,12 @@ function zadd(ctx: ExecContext, argv: Buffer[], forceIncr: boolean): Reply {
         }
         if ((lt && score >= cur) || (gt && score <= cur)) continue;
         if (score !== cur) {
-          z.set(member, score);
+          z.set(member, storedScore(score));
           updated++;
         }
         processed++;
       } else if (!xx) {
-        z.set(member, score);
+        z.set(member, storedScore(score));
         added++;
         processed++;
       }

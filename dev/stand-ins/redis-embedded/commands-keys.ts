@@ -40,7 +40,8 @@ function expireGeneric(ctx: ExecContext, argv: Buffer[], name: string, relative:
     else if (o === 'lt') lt = true;
     else fail(`ERR Unsupported option ${latin1(opt)}`);
   }
-  if ((nx && xx) || (nx && gt) || (nx && lt)) fail('ERR NX and XX, GT or LT options at the same time are not compatible');
+  if ((nx && xx) || (nx && gt) || (nx && lt))
+    fail('ERR NX and XX, GT or LT options at the same time are not compatible');
   if (gt && lt) fail('ERR GT and LT options at the same time are not compatible');
   let when = parseLL(argv[2]!);
   const invalid = `ERR invalid expire time in '${name}' command`;
@@ -125,7 +126,7 @@ function scan(ctx: ExecContext, argv: Buffer[]): Reply {
   let count = 10;
   let pattern: Buffer | undefined;
   let typeName: string | undefined;
-  for (let i = 2; i < argv.length; ) {
+  for (let i = 2; i < argv.length;) {
     const left = argv.length - i;
     const opt = lower(argv[i]!);
     if (opt === 'count' && left >= 2) {

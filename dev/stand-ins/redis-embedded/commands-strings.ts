@@ -200,13 +200,13 @@ export const stringCommands: CommandDef[] = [
     name: 'setex',
     arity: 4,
     write: true,
-    run: (c, a) => setGeneric(c, 'setex', F_EX, a[1]!, a[3]!, a[2]!),
+    run: (c, a) => setGeneric(c, 'setex', F_EX, a[1]!, a[3]!, a[2]),
   },
   {
     name: 'psetex',
     arity: 4,
     write: true,
-    run: (c, a) => setGeneric(c, 'psetex', F_PX, a[1]!, a[3]!, a[2]!),
+    run: (c, a) => setGeneric(c, 'psetex', F_PX, a[1]!, a[3]!, a[2]),
   },
   {
     name: 'setnx',

@@ -170,28 +170,38 @@ export function createEmbeddedRedis(options: EmbeddedRedisOptions = {}): RedisBa
 
   return {
     description: 'embedded in-memory Redis 7.0 emulation (fengari Lua)',
-    async pipeline(commands: Command[]): Promise<Reply[]> {
-      checkOpen();
-      return runPipeline(commands);
+    pipeline(commands: Command[]): Promise<Reply[]> {
+      return settle(() => {
+        checkOpen();
+        return runPipeline(commands);
+      });
     },
-    async transaction(commands: Command[]): Promise<Reply[] | ReplyError> {
-      checkOpen();
-      const argvs = commands.map((c) => c.map(asBuffer));
-      for (const argv of argvs) {
-        if (argv.length === 0 || 'error' in lookupCommand(argv)) return EXECABORT;
-      }
-      return argvs.map((argv) => execute(argv));
+    transaction(commands: Command[]): Promise<Reply[] | ReplyError> {
+      return settle(() => {
+        checkOpen();
+        const argvs = commands.map((c) => c.map(asBuffer));
+        for (const argv of argvs) {
+          if (argv.length === 0 || 'error' in lookupCommand(argv)) return EXECABORT;
+        }
+        return argvs.map((argv) => execute(argv));
+      });
     },
-    async flushAll(): Promise<void> {
-      checkOpen();
-      ks.clear();
+    flushAll(): Promise<void> {
+      return settle(() => {
+        checkOpen();
+        ks.clear();
+      });
     },
-    async close(): Promise<void> {
+    close(): Promise<void> {
       closed = true;
+      return Promise.resolve();
     },
   };
 }
 
+/** Runs synchronously (so nothing interleaves) and reports a thrown error as a rejection. */
+function settle<T>(fn: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(fn()));
+}
+
 const EXECABORT = new ReplyError('EXECABORT Transaction discarded because of previous errors.');
-
-

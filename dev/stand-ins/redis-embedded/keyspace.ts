@@ -129,10 +129,22 @@ export interface Entry {
 export class Keyspace {
   private readonly entries = new Map<Bin, Entry>();
   private nextSeq = 1;
-  readonly clock: () => number;
+  private readonly realClock: () => number;
+  private frozen: number | undefined;
 
   constructor(clock: () => number) {
-    this.clock = clock;
+    this.realClock = clock;
+  }
+
+  clock(): number {
+    return this.frozen ?? this.realClock();
+  }
+
+  /** Redis pretends time stands still while a script runs; returns the previous freeze. */
+  freeze(at: number | undefined): number | undefined {
+    const prev = this.frozen;
+    this.frozen = at;
+    return prev;
   }
 
   /** Redis' keyIsExpired: a key is still alive at exactly its expire time. */

@@ -31,6 +31,21 @@ local pairs, ipairs, rawset, setmetatable, type, tostring, error, math, table, s
 local G = _G
 
 unpack = table.unpack
+-- Redis 7.0 wraps pcall so that an error table with an err field reaches the script as that
+-- string (luaRedisPcall); everything else is Lua's pcall.
+local lua_pcall, pack, select = pcall, table.pack, select
+pcall = function(...)
+  local r = pack(lua_pcall(...))
+  if not r[1] then
+    local e = r[2]
+    if type(e) == 'table' then
+      local m = e.err
+      if type(m) == 'string' or type(m) == 'number' then return false, m end
+    end
+    return false, e
+  end
+  return unpack(r, 1, r.n)
+end
 loadstring = load
 gcinfo = function() return math.floor(collectgarbage('count')) end
 table.getn = function(t) return #t end
@@ -139,7 +154,7 @@ export class LuaVM {
       (hl: LuaState) => {
         if (Date.now() > this.deadline) {
           this.L = hl;
-          this.pushErrorTable('ERR Script killed by user with SCRIPT KILL...');
+          this.pushErrorTable('Script killed by user with SCRIPT KILL...');
           lua.lua_error(hl);
         }
       },
@@ -235,7 +250,7 @@ export class LuaVM {
     else if (typeof r === 'number' || typeof r === 'bigint') this.pushNumber(Number(r));
     else if (r instanceof Uint8Array) lua.lua_pushlstring(L, r, r.length);
     else if (r instanceof StatusReply) this.pushSingleFieldTable('ok', r.status);
-    else if (r instanceof ReplyError) this.pushErrorTable(r.message);
+    else if (r instanceof ReplyError) this.pushErrorTable(`-${r.message}`);
     else {
       lua.lua_createtable(L, r.length, 0);
       r.forEach((item, i) => {
@@ -260,14 +275,17 @@ export class LuaVM {
   }
 
   /**
-   * luaPushErrorBuff: "-CODE msg" keeps its code, a message without a space gets "ERR", so the
-   * table's err always reads "CODE message".
+   * luaPushErrorBuff: "-CODE msg" keeps its code ("-msg" without a space gets "ERR"); any other
+   * text is a message of Redis' own and always gets "ERR " in front.
    */
   private pushErrorTable(message: string): void {
-    const raw = message.startsWith('-') ? message.slice(1) : message;
-    const space = raw.indexOf(' ');
-    const text = space === -1 ? `ERR ${raw}` : `${raw.slice(0, space)} ${raw.slice(space + 1).replace(/[\r\n]+$/, '')}`;
-    this.pushSingleFieldTable('err', text);
+    let text: string;
+    if (message.startsWith('-')) {
+      const raw = message.slice(1);
+      const space = raw.indexOf(' ');
+      text = space === -1 ? `ERR ${raw}` : `${raw.slice(0, space)} ${raw.slice(space + 1)}`;
+    } else text = `ERR ${message}`;
+    this.pushSingleFieldTable('err', text.replace(/[\r\n]+$/, ''));
   }
 
   /** Lua → RESP2 (luaReplyToRedisReply). */
@@ -366,11 +384,11 @@ export class LuaVM {
     try {
       reply = this.host.call(argv);
     } catch (e) {
-      reply = new ReplyError(`ERR embedded engine failure: ${(e as Error).message}`);
+      reply = new ReplyError(`ERR embedded engine failure: ${String(e)}`);
     }
     lua.lua_settop(L, 0);
     if (reply instanceof ReplyError) {
-      this.pushErrorTable(reply.message);
+      this.pushErrorTable(`-${reply.message}`);
       return raise ? lua.lua_error(L) : 1;
     }
     this.pushReply(reply);
@@ -525,7 +543,8 @@ export class LuaVM {
       },
       debug: () => 0,
       acl_check_cmd: () => {
-        if (lua.lua_gettop(this.L) < 1) return this.raiseTable('Please specify at least one argument for this redis lib call');
+        if (lua.lua_gettop(this.L) < 1)
+          return this.raiseTable('Please specify at least one argument for this redis lib call');
         const name = lua.lua_isstring(this.L, 1) ? this.toText(1).toLowerCase() : '';
         if (!this.host.commandExists(name)) return this.raiseTable('Invalid command passed to redis.acl_check_cmd()');
         lua.lua_pushboolean(this.L, true);

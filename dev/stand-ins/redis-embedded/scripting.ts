@@ -60,10 +60,7 @@ export class Scripting implements ScriptingHost {
   private running: ExecContext | undefined;
   private readonly callFromScript: (ctx: ExecContext, argv: Buffer[]) => Reply;
 
-  constructor(
-    callFromScript: (ctx: ExecContext, argv: Buffer[]) => Reply,
-    commandExists: (name: string) => boolean,
-  ) {
+  constructor(callFromScript: (ctx: ExecContext, argv: Buffer[]) => Reply, commandExists: (name: string) => boolean) {
     this.callFromScript = callFromScript;
     this.luaHost = {
       call: (argv) => {
@@ -124,9 +121,11 @@ export class Scripting implements ScriptingHost {
       script: { readOnly: readOnly || (!script.compat && script.noWrites) },
     };
     this.running = scriptCtx;
+    const prevFreeze = ctx.ks.freeze(frozen);
     try {
       return this.lua().run(script.ref, sha, keys, args);
     } finally {
+      ctx.ks.freeze(prevFreeze);
       this.running = outer;
     }
   }
