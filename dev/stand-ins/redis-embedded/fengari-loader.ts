@@ -9,7 +9,9 @@
  *   "near '<eof>'" like 5.1;
  * - error(5) gets a position prefix like any string message in 5.1;
  * - tonumber("inf") / "nan" parse as 5.1's strtod does;
- * - string.format("%d", 3.7) and other integer arguments truncate floats instead of refusing them.
+ * - string.format("%d", 3.7) and other integer arguments truncate floats instead of refusing them,
+ *   and %e/%f/%g print as C's printf does;
+ * - the 5.3-only operators (//, &, |, ~, <<, >>) are syntax errors, as in 5.1.
  *
  * The patches are source rewrites applied while loading fengari's modules into a module registry
  * of our own, so the fengari copy other code may require() stays untouched. Each patch must match
@@ -135,6 +137,42 @@ const PATCHES: Patch[] = [
             return lobject.luaO_pushfstring(ls.L, to_luastring("'%s'", true), s);`,
   },
   {
+    file: 'llex.js',
+    find: `                else if (check_next1(ls, 60 /* ('<').charCodeAt(0) */)) return TK_SHL;\n`,
+    replace: '',
+  },
+  {
+    file: 'llex.js',
+    find: `                else if (check_next1(ls, 62 /* ('>').charCodeAt(0) */)) return TK_SHR;\n`,
+    replace: '',
+  },
+  {
+    file: 'llex.js',
+    find: `                if (check_next1(ls, 47 /* ('/').charCodeAt(0) */)) return TK_IDIV;
+                else return 47 /* ('/').charCodeAt(0) */;`,
+    replace: `                return 47 /* ('/').charCodeAt(0) */;`,
+  },
+  {
+    file: 'lparser.js',
+    find: `        case 126 /* ('~').charCodeAt(0) */: return OPR_BNOT;\n`,
+    replace: '',
+  },
+  {
+    file: 'lparser.js',
+    find: `        case R.TK_IDIV:   return OPR_IDIV;
+        case 38 /* ('&').charCodeAt(0) */: return OPR_BAND;
+        case 124 /* ('|').charCodeAt(0) */: return OPR_BOR;
+        case 126 /* ('~').charCodeAt(0) */: return OPR_BXOR;
+        case R.TK_SHL:    return OPR_SHL;
+        case R.TK_SHR:    return OPR_SHR;\n`,
+    replace: '',
+  },
+  {
+    file: 'lstrlib.js',
+    find: 'luaL_addstring(b, to_luastring(sprintf(String.fromCharCode(...form), n)));\n                    break;\n                }\n                case \'q\'',
+    replace: 'luaL_addstring(b, to_luastring(__hooks.formatFloat(String.fromCharCode(...form), n)));\n                    break;\n                }\n                case \'q\'',
+  },
+  {
     file: 'lbaselib.js',
     find: '    if (lua_type(L, 1) === LUA_TSTRING && level > 0) {',
     replace: '    if (lua_isstring(L, 1) && level > 0) {',
@@ -198,7 +236,36 @@ function formatInteger(n: number): number {
   return Math.trunc(n);
 }
 
-const hooks = { number2str, setArith, str2dInfNan, truncInt32, formatInteger };
+/** C printf for one %[flags][width][.precision](e|E|f|F|g|G) conversion of a double. */
+function formatFloat(spec: string, n: number): string {
+  const m = /^%([-+ #0]*)(\d*)(?:\.(\d*))?[lL]?([eEfFgG])$/.exec(spec);
+  if (!m) return String(n);
+  const flags = m[1]!;
+  const width = m[2] === '' ? 0 : Number(m[2]);
+  const conv = m[4]!;
+  const prec = m[3] === undefined ? 6 : m[3] === '' ? 0 : Number(m[3]);
+  const upper = conv === 'E' || conv === 'G' || conv === 'F';
+  const neg = n < 0 || Object.is(n, -0) || Number.isNaN(n);
+  const a = Math.abs(n);
+  let body: string;
+  if (Number.isNaN(n)) body = 'nan';
+  else if (!Number.isFinite(a)) body = 'inf';
+  else if (conv === 'f' || conv === 'F') {
+    body = a < 1e21 ? a.toFixed(prec) : `${BigInt(a).toString()}${prec > 0 ? '.' + '0'.repeat(prec) : ''}`;
+  } else if (conv === 'e' || conv === 'E') {
+    body = a.toExponential(prec).replace(/e([+-])(\d)$/, 'e$10$2');
+  } else body = formatG(a, prec === 0 ? 1 : prec);
+  if (flags.includes('#') && prec === 0 && !body.includes('.') && /^\d/.test(body)) body = body.replace(/^(\d+)/, '$1.');
+  if (upper) body = body.toUpperCase();
+  const sign = neg ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
+  const pad = width - sign.length - body.length;
+  if (pad <= 0) return sign + body;
+  if (flags.includes('-')) return sign + body + ' '.repeat(pad);
+  if (flags.includes('0') && Number.isFinite(n)) return sign + '0'.repeat(pad) + body;
+  return ' '.repeat(pad) + sign + body;
+}
+
+const hooks = { number2str, setArith, str2dInfNan, truncInt32, formatInteger, formatFloat };
 
 let cached: Fengari | undefined;
 
