@@ -329,7 +329,7 @@ function lexLteMax(m: Bin, b: LexBound): boolean {
 function zrangeGeneric(
   ctx: ExecContext,
   argv: Buffer[],
-  legacy: { type: 'rank' | 'score'; rev: boolean } | undefined,
+  legacy: { type: 'rank' | 'score' | 'lex'; rev: boolean } | undefined,
 ): Reply {
   let withscores = false;
   let offset = 0;
@@ -460,6 +460,64 @@ function zrank(ctx: ExecContext, argv: Buffer[], rev: boolean): Reply {
   return rev ? z.size - 1 - r : r;
 }
 
+/** zremrangeGenericCommand: the range is parsed before the key is looked up. */
+function zremrange(ctx: ExecContext, argv: Buffer[], type: 'rank' | 'score' | 'lex'): Reply {
+  let start = 0;
+  let end = 0;
+  let test: (m: Bin, s: number) => boolean = () => false;
+  if (type === 'rank') {
+    start = parseLong(argv[2]!);
+    end = parseLong(argv[3]!);
+  } else if (type === 'score') {
+    const a = parseScoreBound(argv[2]!);
+    const b = parseScoreBound(argv[3]!);
+    if (a === null || b === null) fail('ERR min or max is not a float');
+    test = (_m, s) => (a.ex ? s > a.v : s >= a.v) && (b.ex ? s < b.v : s <= b.v);
+  } else {
+    const a = parseLexBound(argv[2]!);
+    const b = parseLexBound(argv[3]!);
+    if (a === null || b === null) fail('ERR min or max not valid string range item');
+    test = (m) => lexGteMin(m, a) && lexLteMax(m, b);
+  }
+  const key = bin(argv[1]!);
+  const z = lookup(ctx, key, 'zset')?.data;
+  if (z === undefined) return 0;
+  let victims: Bin[];
+  if (type === 'rank') {
+    const n = z.size;
+    if (start < 0) start = n + start;
+    if (end < 0) end = n + end;
+    if (start < 0) start = 0;
+    if (start > end || start >= n) return 0;
+    if (end >= n) end = n - 1;
+    victims = z.order.slice(start, end + 1);
+  } else victims = z.order.filter((m) => test(m, z.scores.get(m)!));
+  for (const m of victims) z.delete(m);
+  ctx.ks.deleteIfEmpty(key);
+  return victims.length;
+}
+
+function zpop(ctx: ExecContext, argv: Buffer[], max: boolean): Reply {
+  if (argv.length > 3) fail(SYNTAX);
+  let count = 1;
+  if (argv.length === 3) {
+    const c = parseLL(argv[2]!, 'ERR value is out of range, must be positive');
+    if (c < 0n) fail('ERR value is out of range, must be positive');
+    count = Number(c);
+  }
+  const key = bin(argv[1]!);
+  const z = lookup(ctx, key, 'zset')?.data;
+  if (z === undefined || count === 0) return [];
+  const out: Reply[] = [];
+  for (let i = 0; i < count && z.size > 0; i++) {
+    const m = max ? z.order[z.size - 1]! : z.order[0]!;
+    out.push(unbin(m), bulk(formatScore(z.scores.get(m)!)));
+    z.delete(m);
+  }
+  ctx.ks.deleteIfEmpty(key);
+  return out;
+}
+
 const zsetCommands: CommandDef[] = [
   { name: 'zadd', arity: -4, write: true, run: (c, a) => zadd(c, a, false) },
   { name: 'zincrby', arity: 4, write: true, run: (c, a) => zadd(c, a, true) },
@@ -489,6 +547,12 @@ const zsetCommands: CommandDef[] = [
   { name: 'zrem', arity: -3, write: true, run: zrem },
   { name: 'zcard', arity: 2, run: (c, a) => zsetGet(c, a[1]!)?.size ?? 0 },
   { name: 'zcount', arity: 4, run: zcount },
+  { name: 'zremrangebyrank', arity: 4, write: true, run: (c, a) => zremrange(c, a, 'rank') },
+  { name: 'zremrangebyscore', arity: 4, write: true, run: (c, a) => zremrange(c, a, 'score') },
+  { name: 'zremrangebylex', arity: 4, write: true, run: (c, a) => zremrange(c, a, 'lex') },
+  { name: 'zrangebylex', arity: -4, run: (c, a) => zrangeGeneric(c, a, { type: 'lex', rev: false }) },
+  { name: 'zpopmin', arity: -2, write: true, run: (c, a) => zpop(c, a, false) },
+  { name: 'zpopmax', arity: -2, write: true, run: (c, a) => zpop(c, a, true) },
   { name: 'zrank', arity: 3, run: (c, a) => zrank(c, a, false) },
   { name: 'zrevrank', arity: 3, run: (c, a) => zrank(c, a, true) },
 ];
@@ -558,6 +622,62 @@ function lindex(ctx: ExecContext, argv: Buffer[]): Reply {
   return l[i] ?? null;
 }
 
+function ltrim(ctx: ExecContext, argv: Buffer[]): Reply {
+  let start = parseLong(argv[2]!);
+  let end = parseLong(argv[3]!);
+  const key = bin(argv[1]!);
+  const l = lookup(ctx, key, 'list')?.data;
+  if (l === undefined) return OK;
+  const n = l.length;
+  if (start < 0) start = n + start;
+  if (end < 0) end = n + end;
+  if (start < 0) start = 0;
+  if (start > end || start >= n) l.length = 0;
+  else {
+    if (end >= n) end = n - 1;
+    l.splice(end + 1);
+    l.splice(0, start);
+  }
+  ctx.ks.deleteIfEmpty(key);
+  return OK;
+}
+
+function lrem(ctx: ExecContext, argv: Buffer[]): Reply {
+  const count = parseLong(argv[2]!);
+  const key = bin(argv[1]!);
+  const l = lookup(ctx, key, 'list')?.data;
+  if (l === undefined) return 0;
+  const target = argv[3]!;
+  let removed = 0;
+  if (count >= 0) {
+    for (let i = 0; i < l.length && (count === 0 || removed < count);) {
+      if (l[i]!.equals(target)) {
+        l.splice(i, 1);
+        removed++;
+      } else i++;
+    }
+  } else {
+    for (let i = l.length - 1; i >= 0 && removed < -count; i--) {
+      if (l[i]!.equals(target)) {
+        l.splice(i, 1);
+        removed++;
+      }
+    }
+  }
+  ctx.ks.deleteIfEmpty(key);
+  return removed;
+}
+
+function lset(ctx: ExecContext, argv: Buffer[]): Reply {
+  const l = lookup(ctx, bin(argv[1]!), 'list')?.data;
+  if (l === undefined) fail('ERR no such key');
+  let i = parseLong(argv[2]!);
+  if (i < 0) i = l.length + i;
+  if (i < 0 || i >= l.length) fail('ERR index out of range');
+  l[i] = Buffer.from(argv[3]!);
+  return OK;
+}
+
 const listCommands: CommandDef[] = [
   { name: 'lpush', arity: -3, write: true, run: (c, a) => push(c, a, true) },
   { name: 'rpush', arity: -3, write: true, run: (c, a) => push(c, a, false) },
@@ -566,6 +686,9 @@ const listCommands: CommandDef[] = [
   { name: 'lrange', arity: 4, run: lrange },
   { name: 'llen', arity: 2, run: (c, a) => listGet(c, a[1]!)?.length ?? 0 },
   { name: 'lindex', arity: 3, run: lindex },
+  { name: 'ltrim', arity: 4, write: true, run: ltrim },
+  { name: 'lrem', arity: 4, write: true, run: lrem },
+  { name: 'lset', arity: 4, write: true, run: lset },
 ];
 
 export const collectionCommands: CommandDef[] = [...hashCommands, ...setCommands, ...zsetCommands, ...listCommands];

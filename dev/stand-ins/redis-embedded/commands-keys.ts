@@ -168,6 +168,21 @@ function time(ctx: ExecContext): Reply {
   return [bulk(String(Math.floor(ms / 1000))), bulk(String((ms % 1000) * 1000))];
 }
 
+/** renameGenericCommand: the TTL moves with the value; the target is replaced. */
+function rename(ctx: ExecContext, argv: Buffer[], nx: boolean): Reply {
+  const src = bin(argv[1]!);
+  const dst = bin(argv[2]!);
+  const e = ctx.ks.get(src);
+  if (e === undefined) fail('ERR no such key');
+  if (src === dst) return nx ? 0 : OK;
+  if (nx && ctx.ks.has(dst)) return 0;
+  ctx.ks.delete(dst);
+  ctx.ks.delete(src);
+  const moved = ctx.ks.set(dst, e.value);
+  moved.expireAt = e.expireAt;
+  return nx ? 1 : OK;
+}
+
 export const keyCommands: CommandDef[] = [
   { name: 'ping', arity: -1, run: ping },
   { name: 'echo', arity: 2, run: (_c, a) => a[1]! },
@@ -183,6 +198,8 @@ export const keyCommands: CommandDef[] = [
   { name: 'expiretime', arity: 2, run: (c, a) => expiretimeGeneric(c, a, false) },
   { name: 'pexpiretime', arity: 2, run: (c, a) => expiretimeGeneric(c, a, true) },
   { name: 'persist', arity: 2, write: true, run: persist },
+  { name: 'rename', arity: 3, write: true, run: (c, a) => rename(c, a, false) },
+  { name: 'renamenx', arity: 3, write: true, run: (c, a) => rename(c, a, true) },
   { name: 'type', arity: 2, run: type },
   { name: 'keys', arity: 2, run: keys },
   { name: 'scan', arity: -2, run: scan },

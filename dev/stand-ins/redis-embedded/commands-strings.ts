@@ -193,6 +193,25 @@ function getrange(ctx: ExecContext, argv: Buffer[]): Reply {
   return Buffer.from(v.subarray(start, end + 1));
 }
 
+const PROTO_MAX_BULK_LEN = 512 * 1024 * 1024;
+
+function setrange(ctx: ExecContext, argv: Buffer[]): Reply {
+  const key = bin(argv[1]!);
+  const offset = Number(parseLL(argv[2]!));
+  if (offset < 0) fail('ERR offset is out of range');
+  const value = argv[3]!;
+  const cur = lookup(ctx, key, 'string');
+  if (cur === undefined && value.length === 0) return 0;
+  if (offset + value.length > PROTO_MAX_BULK_LEN) fail('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+  const old = cur?.data ?? Buffer.alloc(0);
+  if (value.length === 0) return old.length;
+  const data = Buffer.alloc(Math.max(old.length, offset + value.length));
+  old.copy(data);
+  value.copy(data, offset);
+  ctx.ks.set(key, { type: 'string', data }, true);
+  return data.length;
+}
+
 export const stringCommands: CommandDef[] = [
   { name: 'get', arity: 2, run: (c, a) => getString(c, a[1]!) ?? null },
   { name: 'set', arity: -3, write: true, run: set },
@@ -218,6 +237,7 @@ export const stringCommands: CommandDef[] = [
   { name: 'getdel', arity: 2, write: true, run: getdel },
   { name: 'getex', arity: -2, write: true, run: getex },
   { name: 'getrange', arity: 4, run: getrange },
+  { name: 'setrange', arity: 4, write: true, run: setrange },
   {
     name: 'mget',
     arity: -2,

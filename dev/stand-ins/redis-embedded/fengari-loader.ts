@@ -169,8 +169,9 @@ const PATCHES: Patch[] = [
   },
   {
     file: 'lstrlib.js',
-    find: 'luaL_addstring(b, to_luastring(sprintf(String.fromCharCode(...form), n)));\n                    break;\n                }\n                case \'q\'',
-    replace: 'luaL_addstring(b, to_luastring(__hooks.formatFloat(String.fromCharCode(...form), n)));\n                    break;\n                }\n                case \'q\'',
+    find: "luaL_addstring(b, to_luastring(sprintf(String.fromCharCode(...form), n)));\n                    break;\n                }\n                case 'q'",
+    replace:
+      "luaL_addstring(b, to_luastring(__hooks.formatFloat(String.fromCharCode(...form), n)));\n                    break;\n                }\n                case 'q'",
   },
   {
     file: 'lbaselib.js',
@@ -255,7 +256,8 @@ function formatFloat(spec: string, n: number): string {
   } else if (conv === 'e' || conv === 'E') {
     body = a.toExponential(prec).replace(/e([+-])(\d)$/, 'e$10$2');
   } else body = formatG(a, prec === 0 ? 1 : prec);
-  if (flags.includes('#') && prec === 0 && !body.includes('.') && /^\d/.test(body)) body = body.replace(/^(\d+)/, '$1.');
+  if (flags.includes('#') && prec === 0 && !body.includes('.') && /^\d/.test(body))
+    body = body.replace(/^(\d+)/, '$1.');
   if (upper) body = body.toUpperCase();
   const sign = neg ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
   const pad = width - sign.length - body.length;
