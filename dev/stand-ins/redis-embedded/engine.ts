@@ -199,9 +199,21 @@ export function createEmbeddedRedis(options: EmbeddedRedisOptions = {}): RedisBa
   };
 }
 
-/** Runs synchronously (so nothing interleaves) and reports a thrown error as a rejection. */
+/**
+ * Answers on a later macrotask, as a server across a socket would (so concurrent HTTP requests
+ * overlap as they do against redis-server), then runs the whole batch synchronously so nothing
+ * interleaves with it. Callbacks run in call order, so batches keep their arrival order.
+ */
 function settle<T>(fn: () => T): Promise<T> {
-  return new Promise((resolve) => resolve(fn()));
+  return new Promise((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        resolve(fn());
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
 }
 
 const EXECABORT = new ReplyError('EXECABORT Transaction discarded because of previous errors.');
