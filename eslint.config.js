@@ -4,7 +4,15 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   {
-    ignores: ['node_modules/', '.wrangler/', '.data/', 'coverage/', 'dist/', 'bench/results/', 'worker-configuration.d.ts'],
+    ignores: [
+      'node_modules/',
+      '.wrangler/',
+      '.data/',
+      'coverage/',
+      'dist/',
+      'bench/results/',
+      'worker-configuration.d.ts',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,

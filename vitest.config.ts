@@ -1,15 +1,54 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+
+/** A JWT keyring for tests only (never a deployed secret). */
+export const TEST_JWT_KEYS = 'test-1:test-secret-0123456789abcdef0123456789abcdef';
 
 export default defineConfig({
   test: {
     projects: [
       {
+        // The stand-ins themselves, driven from Node with the real client libraries.
         test: {
           name: 'stand-ins',
           include: ['test/stand-ins/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // The Worker, inside workerd, against the stand-ins started by the global setup.
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const standIns = inject('standIns');
+            return {
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  APP_ENV: 'test',
+                  DATABASE_URL: `postgresql://edgetask:local@stand-in.local/${standIns.selfDatabase}`,
+                  NEON_FETCH_ENDPOINT: standIns.neonFetchEndpoint,
+                  UPSTASH_REDIS_REST_URL: `${standIns.upstashUrl}/ns/self`,
+                  UPSTASH_REDIS_REST_TOKEN: standIns.upstashToken,
+                  JWT_KEYS: TEST_JWT_KEYS,
+                  CORS_ORIGINS: 'https://app.example.com',
+                  STANDINS_NEON_URL: standIns.neonUrl,
+                  STANDINS_UPSTASH_URL: standIns.upstashUrl,
+                  STANDINS_TEMPLATE: standIns.template,
+                  STANDINS_BACKEND: standIns.backend,
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: 'worker',
+          include: ['test/integration/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/helpers/fail-on-console-error.ts'],
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
         },
       },
     ],

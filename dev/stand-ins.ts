@@ -87,7 +87,9 @@ try {
       upstash: number('--upstash-latency', args['upstash-latency'], 0),
     },
   });
-  process.stderr.write(`stand-ins ready (${standIns.description})\n  Neon    ${standIns.neonFetchEndpoint}\n  Upstash ${standIns.upstashUrl}\n`);
+  process.stderr.write(
+    `stand-ins ready (${standIns.description})\n  Neon    ${standIns.neonFetchEndpoint}\n  Upstash ${standIns.upstashUrl}\n`,
+  );
   process.stdout.write(
     JSON.stringify({
       backend: standIns.backend,
@@ -112,5 +114,11 @@ try {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => stop('SIGHUP'));
 } catch (error) {
-  fail(error instanceof StandInError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+  fail(
+    error instanceof StandInError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error),
+  );
 }

@@ -18,8 +18,23 @@ interface QueryInput {
 
 /** Every error field Neon returns, in Neon's order; absent ones are null. */
 const ERROR_FIELDS = [
-  'message', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'severity',
-  'where', 'table', 'column', 'schema', 'dataType', 'constraint', 'file', 'line', 'routine',
+  'message',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'severity',
+  'where',
+  'table',
+  'column',
+  'schema',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
 ] as const;
 
 const ISOLATION_LEVELS: Record<string, string> = {
@@ -64,7 +79,8 @@ export async function handleNeonSql(
 
   if (isRecord(body) && Array.isArray(body.queries)) {
     const queries = body.queries.map(toQuery);
-    if (queries.some((q) => q === null)) return badRequest('every entry of "queries" needs a string "query" and an array "params"');
+    if (queries.some((q) => q === null))
+      return badRequest('every entry of "queries" needs a string "query" and an array "params"');
     const isolation = headers['neon-batch-isolation-level'];
     if (isolation !== undefined && !(isolation in ISOLATION_LEVELS)) {
       return badRequest(`invalid Neon-Batch-Isolation-Level: ${isolation}`);
@@ -89,7 +105,10 @@ export async function handleNeonSql(
 
   const query = toQuery(body);
   if (query === null) return badRequest('body needs a string "query" and an array "params", or "queries"');
-  return withClient(backend, database, async (client) => ({ status: 200, body: toResult(await run(client, query, arrayMode), arrayMode) }));
+  return withClient(backend, database, async (client) => ({
+    status: 200,
+    body: toResult(await run(client, query, arrayMode), arrayMode),
+  }));
 }
 
 /**
@@ -162,7 +181,12 @@ type PostgresError = Error & Partial<Record<(typeof ERROR_FIELDS)[number], strin
 
 function isPostgresError(error: unknown): error is PostgresError {
   const e = error as { code?: unknown; severity?: unknown };
-  return error instanceof Error && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string';
+  return (
+    error instanceof Error &&
+    typeof e.code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(e.code) &&
+    typeof e.severity === 'string'
+  );
 }
 
 function badRequest(message: string): HttpAnswer {
@@ -171,5 +195,8 @@ function badRequest(message: string): HttpAnswer {
 
 /** The database cannot be reached: Neon answers a 5xx, which the driver reports without a code. */
 function unavailable(error: unknown): HttpAnswer {
-  return { status: 503, body: { message: `database unavailable: ${error instanceof Error ? error.message : String(error)}` } };
+  return {
+    status: 503,
+    body: { message: `database unavailable: ${error instanceof Error ? error.message : String(error)}` },
+  };
 }

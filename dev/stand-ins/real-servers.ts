@@ -38,7 +38,10 @@ export function findBinary(name: string): string | null {
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const debian = '/usr/lib/postgresql';
   if (fs.existsSync(debian)) {
-    const versions = fs.readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = fs
+      .readdirSync(debian)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     dirs.push(...versions.map((v) => path.join(debian, v, 'bin')));
   }
   for (const dir of dirs) {
@@ -64,7 +67,9 @@ export async function startPostgres(): Promise<StartedServer> {
   const initdb = findBinary('initdb');
   const postgres = findBinary('postgres');
   if (!initdb || !postgres) {
-    throw new StandInError('PostgreSQL binaries (initdb, postgres) not found on PATH or in /usr/lib/postgresql/*/bin: install postgresql, or use --backend embedded');
+    throw new StandInError(
+      'PostgreSQL binaries (initdb, postgres) not found on PATH or in /usr/lib/postgresql/*/bin: install postgresql, or use --backend embedded',
+    );
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetask-pg-'));
   const dataDir = path.join(dir, 'data');
@@ -72,16 +77,23 @@ export async function startPostgres(): Promise<StartedServer> {
   let asUser: { uid: number; gid: number } | undefined;
   if (process.getuid?.() === 0) {
     const user = postgresUser();
-    if (!user) throw new StandInError('running as root and there is no postgres user to run PostgreSQL as: install postgresql (it creates the user), or run as a normal user');
+    if (!user)
+      throw new StandInError(
+        'running as root and there is no postgres user to run PostgreSQL as: install postgresql (it creates the user), or run as a normal user',
+      );
     fs.chownSync(dir, user.uid, user.gid);
     asUser = user;
   }
 
-  const init = spawnSync(initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
-    encoding: 'utf8',
-    cwd: dir,
-    ...asUser,
-  });
+  const init = spawnSync(
+    initdb,
+    ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+    {
+      encoding: 'utf8',
+      cwd: dir,
+      ...asUser,
+    },
+  );
   if (init.status !== 0) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw new StandInError(`initdb failed: ${(init.stderr || init.stdout).trim().split('\n').slice(-3).join(' | ')}`);
@@ -89,9 +101,26 @@ export async function startPostgres(): Promise<StartedServer> {
 
   const port = await freePort();
   const args = [
-    '-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', 'TimeZone=UTC', '-c', 'max_connections=300', '-c', 'shared_buffers=128MB',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'TimeZone=UTC',
+    '-c',
+    'max_connections=300',
+    '-c',
+    'shared_buffers=128MB',
   ];
   const child = spawn(postgres, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, ...asUser });
   const log = collect(child);
@@ -117,12 +146,17 @@ export async function startPostgres(): Promise<StartedServer> {
 
 export async function startRedis(): Promise<StartedServer> {
   const binary = findBinary('redis-server');
-  if (!binary) throw new StandInError('redis-server not found on PATH: install redis-server, or use --backend embedded');
+  if (!binary)
+    throw new StandInError('redis-server not found on PATH: install redis-server, or use --backend embedded');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetask-redis-'));
   const port = await freePort();
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const log = collect(child);
   await waitFor(child, log, 'redis-server', () => ping(port));
   return {

@@ -6,7 +6,7 @@ import { handleNeonSql, databaseOf, type HttpAnswer } from './neon-http.ts';
 import type { RedisBackend } from './redis-backend.ts';
 import { createRealRedis } from './redis-real.ts';
 import { StandInError, startPostgres, startRedis, findBinary, type StartedServer } from './real-servers.ts';
-import { createPostgresBackend, type SqlBackend } from './sql-backend.ts';
+import { createPostgresBackend, DATABASE_NAME, type SqlBackend } from './sql-backend.ts';
 import { authorized, handleUpstash, routeOf, ScriptRewriter } from './upstash-rest.ts';
 
 /**
@@ -147,13 +147,15 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
 
   const neonServer = http.createServer((req, res) => {
     void serve(req, res, 'neon', async (body, pathname) => {
-      if (req.method !== 'POST' || pathname !== '/sql') return { status: 404, body: { message: `no route ${req.method} ${pathname}` } };
+      if (req.method !== 'POST' || pathname !== '/sql')
+        return { status: 404, body: { message: `no route ${req.method} ${pathname}` } };
       return handleNeonSql(sql, headersOf(req), body);
     });
   });
   const upstashServer = http.createServer((req, res) => {
     void serve(req, res, 'upstash', async (body, pathname) => {
-      if (!authorized(req.headers.authorization, options.upstashToken)) return { status: 401, body: { error: 'Unauthorized' } };
+      if (!authorized(req.headers.authorization, options.upstashToken))
+        return { status: 401, body: { error: 'Unauthorized' } };
       return handleUpstash(redis, scripts, routeOf(stripNamespace(pathname).rest), headersOf(req), body);
     });
   });
@@ -172,7 +174,13 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     } catch {
       return send(res, { status: 413, body: { error: 'request body too large' } });
     }
-    if (url.pathname.startsWith('/_control/')) return send(res, await controlRoute(req.method ?? 'GET', url, body));
+    if (url.pathname.startsWith('/_control/')) {
+      const answer = await controlRoute(req.method ?? 'GET', url, body).catch((error: unknown): HttpAnswer => ({
+        status: 500,
+        body: { error: error instanceof Error ? error.message : String(error) },
+      }));
+      return send(res, answer);
+    }
 
     const ns = protocol === 'neon' ? (databaseOf(headersOf(req)) ?? 'default') : stripNamespace(url.pathname).ns;
     const group = control.counter(ns);
@@ -188,7 +196,7 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
       const fault = control.faultFor(ns, protocol);
       if (fault === 'down') {
         // As if nothing listened: the client sees a network error, not an HTTP status.
-        req.socket.destroy();
+        req.socket.end();
         return;
       }
       if (fault === 'hang') {
@@ -234,7 +242,12 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
       case 'GET /_control/health':
         return { status: 200, body: { ok: true, backend: kind, description } };
       case 'GET /_control/counters': {
-        const c = control.counters.get(ns) ?? { neon: newCounter(), upstash: newCounter(), inFlight: 0, maxInFlight: 0 };
+        const c = control.counters.get(ns) ?? {
+          neon: newCounter(),
+          upstash: newCounter(),
+          inFlight: 0,
+          maxInFlight: 0,
+        };
         return { status: 200, body: c };
       }
       case 'POST /_control/counters/reset':
@@ -242,16 +255,29 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
         else control.counters.delete(ns);
         return { status: 200, body: { ok: true } };
       case 'GET /_control/latency':
-        return { status: 200, body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') } };
+        return {
+          status: 200,
+          body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') },
+        };
       case 'PUT /_control/latency': {
         const input = json();
-        const pick = (p: Protocol) => (typeof input[p] === 'number' && (input[p]) >= 0 ? (input[p]) : undefined);
+        const pick = (p: Protocol) => (typeof input[p] === 'number' && input[p] >= 0 ? input[p] : undefined);
         if (ns === ALL) {
-          control.latency = { neon: pick('neon') ?? control.latency.neon, upstash: pick('upstash') ?? control.latency.upstash };
+          control.latency = {
+            neon: pick('neon') ?? control.latency.neon,
+            upstash: pick('upstash') ?? control.latency.upstash,
+          };
         } else {
-          control.latencyByNs.set(ns, { ...control.latencyByNs.get(ns), ...(pick('neon') !== undefined ? { neon: pick('neon') } : {}), ...(pick('upstash') !== undefined ? { upstash: pick('upstash') } : {}) });
+          control.latencyByNs.set(ns, {
+            ...control.latencyByNs.get(ns),
+            ...(pick('neon') !== undefined ? { neon: pick('neon') } : {}),
+            ...(pick('upstash') !== undefined ? { upstash: pick('upstash') } : {}),
+          });
         }
-        return { status: 200, body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') } };
+        return {
+          status: 200,
+          body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') },
+        };
       }
       case 'PUT /_control/faults': {
         const input = json();
@@ -259,13 +285,20 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
         const current = { ...control.faults.get(ns) };
         for (const p of ['neon', 'upstash'] as const) {
           if (input[p] === undefined) continue;
-          if (!valid(input[p])) return { status: 400, body: { error: `fault for ${p} must be none, down, error or hang` } };
+          if (!valid(input[p]))
+            return { status: 400, body: { error: `fault for ${p} must be none, down, error or hang` } };
           current[p] = input[p];
         }
         control.faults.set(ns, current);
         return { status: 200, body: current };
       }
       default: {
+        const clone = /^POST \/_control\/databases\/([A-Za-z_][A-Za-z0-9_]{0,62})$/.exec(route);
+        const template = url.searchParams.get('template');
+        if (clone && template && DATABASE_NAME.test(template)) {
+          await sql.clone(template, clone[1]!);
+          return { status: 201, body: { database: clone[1], template } };
+        }
         const drop = /^DELETE \/_control\/databases\/([A-Za-z0-9_]+)$/.exec(route);
         if (drop) {
           await sql.dropDatabase(drop[1]!);
@@ -290,7 +323,12 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     upstashPort = await listen(upstashServer, host, options.upstashPort ?? 0, 'Upstash');
   } catch (error) {
     neonServer.close();
-    await Promise.allSettled([sql.close(), redis.close(), ...started.map((s) => s.stop()), ...cleanups.map((c) => c())]);
+    await Promise.allSettled([
+      sql.close(),
+      redis.close(),
+      ...started.map((s) => s.stop()),
+      ...cleanups.map((c) => c()),
+    ]);
     throw error;
   }
 
@@ -307,10 +345,12 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     redis,
     close() {
       closing ??= (async () => {
-        await Promise.all([closeServer(neonServer), closeServer(upstashServer)].map((p) => {
-          for (const socket of sockets) socket.destroy();
-          return p;
-        }));
+        await Promise.all(
+          [closeServer(neonServer), closeServer(upstashServer)].map((p) => {
+            for (const socket of sockets) socket.destroy();
+            return p;
+          }),
+        );
         await Promise.allSettled([sql.close(), redis.close()]);
         await Promise.allSettled([...started.map((s) => s.stop()), ...cleanups.map((c) => c())]);
       })();
@@ -321,9 +361,11 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
 
 function resolveBackend(options: StandInsOptions): 'real' | 'embedded' {
   if (options.backend === 'real' || options.backend === 'embedded') return options.backend;
-  if (options.backend !== 'auto') throw new StandInError(`unknown backend "${String(options.backend)}": use real, embedded or auto`);
+  if (options.backend !== 'auto')
+    throw new StandInError(`unknown backend "${String(options.backend)}": use real, embedded or auto`);
   if (options.postgresUrl && options.redisUrl) return 'real';
-  const havePostgres = Boolean(options.postgresUrl) || (findBinary('initdb') !== null && findBinary('postgres') !== null);
+  const havePostgres =
+    Boolean(options.postgresUrl) || (findBinary('initdb') !== null && findBinary('postgres') !== null);
   const haveRedis = Boolean(options.redisUrl) || findBinary('redis-server') !== null;
   return havePostgres && haveRedis ? 'real' : 'embedded';
 }
@@ -340,10 +382,13 @@ function lockDataDir(dataDir: string): () => Promise<void> {
         return Promise.resolve();
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new StandInError(`cannot write ${lock}: ${String(error)}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new StandInError(`cannot write ${lock}: ${String(error)}`);
       const pid = Number(fs.readFileSync(lock, 'utf8'));
       if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-        throw new StandInError(`data dir ${dataDir} is locked by process ${pid} (another stand-ins or npm run dev); stop it or use another --data-dir`);
+        throw new StandInError(
+          `data dir ${dataDir} is locked by process ${pid} (another stand-ins or npm run dev); stop it or use another --data-dir`,
+        );
       }
       fs.rmSync(lock, { force: true }); // left by a process that died
     }
@@ -365,7 +410,9 @@ function listen(server: http.Server, host: string, port: number, name: string): 
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new StandInError(`${name} port ${port} on ${host} is already in use: stop what uses it or pick another port`)
+          ? new StandInError(
+              `${name} port ${port} on ${host} is already in use: stop what uses it or pick another port`,
+            )
           : error,
       );
     });

@@ -11,6 +11,11 @@ export interface SqlBackend {
   pool(database: string): Promise<pg.Pool>;
   /** A client of that pool; a database dropped behind our back is made again. */
   connect(database: string): Promise<pg.PoolClient>;
+  /**
+   * Makes `database` a copy of `template` (tests migrate one template, then give every test file a
+   * copy in a fraction of the time migrations take). Fails if `database` exists.
+   */
+  clone(template: string, database: string): Promise<void>;
   /** Drops a database the backend created (tests clean up after themselves). */
   dropDatabase(database: string): Promise<void>;
   close(): Promise<void>;
@@ -23,14 +28,12 @@ export const textTypes = { getTypeParser: () => (value: string) => value };
 export const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Real PostgreSQL reached by URL: the admin database creates the others on demand. */
-export function createPostgresBackend(
-  adminUrl: string,
-  options: { dropCreatedOnClose?: boolean } = {},
-): SqlBackend {
+export function createPostgresBackend(adminUrl: string, options: { dropCreatedOnClose?: boolean } = {}): SqlBackend {
   const admin = new URL(adminUrl);
   const adminPool = new pg.Pool({ connectionString: adminUrl, max: 2 });
   const pools = new Map<string, Promise<pg.Pool>>();
   const created = new Set<string>();
+  let cloneQueue: Promise<void> = Promise.resolve();
 
   async function ensureDatabase(database: string): Promise<void> {
     const exists = await adminPool.query('select 1 from pg_database where datname = $1', [database]);
@@ -58,6 +61,19 @@ export function createPostgresBackend(
         void stale?.then((p) => p.end()).catch(() => {});
         return (await backend.pool(database)).connect();
       }
+    },
+    async clone(template, database) {
+      // CREATE DATABASE ... TEMPLATE needs the template to have no sessions: close ours first.
+      // Clones run one at a time so one never finds the template busy with another's copy.
+      const run = cloneQueue.then(async () => {
+        const pool = pools.get(template);
+        pools.delete(template);
+        if (pool) await (await pool.catch(() => null))?.end();
+        await adminPool.query(`create database "${database}" template "${template}"`);
+        created.add(database);
+      });
+      cloneQueue = run.catch(() => {});
+      await run;
     },
     pool(database) {
       let pool = pools.get(database);

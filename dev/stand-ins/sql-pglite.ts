@@ -33,14 +33,14 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
     return template;
   }
 
-  async function open(database: string): Promise<{ db: PGlite; pool: pg.Pool }> {
+  async function open(database: string, from?: Blob): Promise<{ db: PGlite; pool: pg.Pool }> {
     const dir = options.dataDir ? path.join(options.dataDir, 'pglite', database) : undefined;
     const existing = dir !== undefined && fs.existsSync(path.join(dir, 'PG_VERSION'));
     let db: PGlite;
     try {
       db = existing
         ? await PGlite.create(dir)
-        : await PGlite.create(dir, { loadDataDir: await loadTemplate() });
+        : await PGlite.create(dir, { loadDataDir: from ?? (await loadTemplate()) });
     } catch (error) {
       throw new Error(
         `PGlite could not open ${dir ?? 'an in-memory database'} (${String(error)}); ` +
@@ -57,11 +57,40 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
     return { db, pool };
   }
 
+  // A template's dump is taken once and reused for every copy.
+  const dumps = new Map<string, Promise<Blob>>();
+
   const backend: SqlBackend = {
+    async clone(template, database) {
+      if (instances.has(database)) throw new Error(`database ${database} already exists`);
+      let dump = dumps.get(template);
+      if (!dump) {
+        dump = (async () => {
+          const source = await backend.pool(template);
+          // Nothing may run on the template while it is dumped: hold its only client meanwhile.
+          const client = await source.connect();
+          try {
+            const instance = await instances.get(template);
+            if (!instance) throw new Error(`template ${template} is gone`);
+            return await instance.db.dumpDataDir('gzip');
+          } finally {
+            client.release();
+          }
+        })();
+        dumps.set(template, dump);
+        dump.catch(() => dumps.delete(template));
+      }
+      const instance = open(database, await dump);
+      instances.set(database, instance);
+      instance.catch(() => instances.delete(database));
+      await instance;
+    },
     async connect(database) {
       return (await backend.pool(database)).connect();
     },
-    description: options.dataDir ? `PGlite ${pgliteVersion()} in ${options.dataDir}` : `PGlite ${pgliteVersion()} in memory`,
+    description: options.dataDir
+      ? `PGlite ${pgliteVersion()} in ${options.dataDir}`
+      : `PGlite ${pgliteVersion()} in memory`,
     async pool(database) {
       let instance = instances.get(database);
       if (!instance) {
@@ -100,7 +129,10 @@ function pgliteVersion(): string {
   // The package does not export its package.json; find it beside the entry point.
   version ??= (
     JSON.parse(
-      fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))), '..', 'package.json'), 'utf8'),
+      fs.readFileSync(
+        path.join(path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))), '..', 'package.json'),
+        'utf8',
+      ),
     ) as { version: string }
   ).version;
   return version;

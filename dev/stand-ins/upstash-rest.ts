@@ -8,7 +8,8 @@ import type { HttpAnswer } from './neon-http.ts';
  * (`GET /get/key`). See shared/reference/local-services.md.
  */
 
-export type UpstashRoute = { kind: 'single' } | { kind: 'pipeline' } | { kind: 'multi-exec' } | { kind: 'path'; segments: string[] };
+export type UpstashRoute =
+  { kind: 'single' } | { kind: 'pipeline' } | { kind: 'multi-exec' } | { kind: 'path'; segments: string[] };
 
 const encoder = new TextEncoder();
 
@@ -61,7 +62,11 @@ export async function handleUpstash(
   if (commands === null || commands.length === 0 || commands.some((c) => c === null)) {
     return { status: 400, body: { error: 'ERR failed to parse pipeline request' } };
   }
-  const replies = await scripts.run(redis, commands as Command[], route.kind === 'pipeline' ? 'pipeline' : 'transaction');
+  const replies = await scripts.run(
+    redis,
+    commands as Command[],
+    route.kind === 'pipeline' ? 'pipeline' : 'transaction',
+  );
   if (replies instanceof ReplyError) return { status: 400, body: { error: replies.message } };
   return {
     status: 200,
@@ -94,7 +99,8 @@ function parseCommand(value: unknown): Command | null {
 export function encodeReply(reply: Reply, base64: boolean): unknown {
   if (reply === null || typeof reply === 'number') return reply;
   if (typeof reply === 'bigint') return Number(reply);
-  if (reply instanceof Uint8Array) return base64 ? Buffer.from(reply).toString('base64') : Buffer.from(reply).toString('utf8');
+  if (reply instanceof Uint8Array)
+    return base64 ? Buffer.from(reply).toString('base64') : Buffer.from(reply).toString('utf8');
   if (reply instanceof StatusReply) return base64 ? Buffer.from(reply.status).toString('base64') : reply.status;
   if (reply instanceof ReplyError) return { error: reply.message };
   return reply.map((r) => encodeReply(r, base64));
@@ -122,7 +128,9 @@ export class ScriptRewriter {
   }
 
   #rewrite(command: Command, fixups: ((reply: Reply) => Reply)[]): Command {
-    const name = Buffer.from(command[0] ?? []).toString('latin1').toLowerCase();
+    const name = Buffer.from(command[0] ?? [])
+      .toString('latin1')
+      .toLowerCase();
     const second = command[1];
     const index = fixups.length;
     fixups.push((reply) => reply);

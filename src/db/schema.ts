@@ -30,7 +30,9 @@ export const taskPriority = pgEnum('task_priority', ['low', 'medium', 'high', 'u
 export const users = pgTable(
   'users',
   {
-    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid()
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     // Stored lower-cased: uniqueness is case-insensitive by construction, and the check keeps it so.
     email: text().notNull(),
     passwordHash: text().notNull(),
@@ -52,7 +54,9 @@ export const users = pgTable(
 export const tasks = pgTable(
   'tasks',
   {
-    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid()
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -72,18 +76,30 @@ export const tasks = pgTable(
     check('tasks_version_positive', sql`${t.version} >= 1`),
     // The list endpoint always filters by user and live rows, then sorts by one of these columns
     // with the id as tie-break: one partial index per sort key serves filter, order and limit.
-    index('tasks_user_created_idx').on(t.userId, t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
-    index('tasks_user_updated_idx').on(t.userId, t.updatedAt, t.id).where(sql`${t.deletedAt} is null`),
-    index('tasks_user_due_idx').on(t.userId, t.dueDate, t.id).where(sql`${t.deletedAt} is null`),
-    index('tasks_user_status_idx').on(t.userId, t.status, t.createdAt).where(sql`${t.deletedAt} is null`),
-    index('tasks_user_priority_idx').on(t.userId, t.priority, t.createdAt).where(sql`${t.deletedAt} is null`),
+    index('tasks_user_created_idx')
+      .on(t.userId, t.createdAt, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    index('tasks_user_updated_idx')
+      .on(t.userId, t.updatedAt, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    index('tasks_user_due_idx')
+      .on(t.userId, t.dueDate, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    index('tasks_user_status_idx')
+      .on(t.userId, t.status, t.createdAt)
+      .where(sql`${t.deletedAt} is null`),
+    index('tasks_user_priority_idx')
+      .on(t.userId, t.priority, t.createdAt)
+      .where(sql`${t.deletedAt} is null`),
   ],
 );
 
 export const categories = pgTable(
   'categories',
   {
-    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid()
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -116,7 +132,9 @@ export const taskCategories = pgTable(
 export const refreshTokens = pgTable(
   'refresh_tokens',
   {
-    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid()
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -143,7 +161,9 @@ export const refreshTokens = pgTable(
 export const emailVerificationTokens = pgTable(
   'email_verification_tokens',
   {
-    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid()
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),

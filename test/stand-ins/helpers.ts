@@ -24,7 +24,10 @@ export function availableBackends(): Kind[] {
 
 export const TOKEN = 'test-token';
 
-export function startForTest(kind: Kind, extra: { latencyMs?: { neon?: number; upstash?: number } } = {}): Promise<StandIns> {
+export function startForTest(
+  kind: Kind,
+  extra: { latencyMs?: { neon?: number; upstash?: number } } = {},
+): Promise<StandIns> {
   const env = process.env;
   return startStandIns({
     backend: kind,

@@ -4,7 +4,15 @@ import { drizzle } from 'drizzle-orm/neon-http';
 import { bigint, boolean, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StandIns } from '../../dev/stand-ins/server.ts';
-import { availableBackends, connectionString, control, counters, startForTest, uniqueName, type Kind } from './helpers.ts';
+import {
+  availableBackends,
+  connectionString,
+  control,
+  counters,
+  startForTest,
+  uniqueName,
+  type Kind,
+} from './helpers.ts';
 
 /**
  * The Neon driver and drizzle's neon-http session, unmodified, against the stand-in on each
@@ -28,7 +36,9 @@ const users = pgTable('users', {
 });
 const notes = pgTable('notes', {
   id: bigint({ mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
-  userId: uuid('user_id').notNull().references(() => users.id),
+  userId: uuid('user_id')
+    .notNull()
+    .references(() => users.id),
   body: text().notNull(),
   amount: numeric({ precision: 12, scale: 2 }),
   meta: jsonb().$type<{ tags: string[] }>(),
@@ -109,7 +119,9 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
   });
 
   it('answers in UTC whatever the server zone', async () => {
-    const [row] = await sql.query(`select '2024-01-01 12:00:00+05'::timestamptz::text as t, current_setting('TimeZone') as tz`);
+    const [row] = await sql.query(
+      `select '2024-01-01 12:00:00+05'::timestamptz::text as t, current_setting('TimeZone') as tz`,
+    );
     expect(row).toEqual({ t: '2024-01-01 07:00:00+00', tz: 'UTC' });
   });
 
@@ -138,13 +150,18 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
 
     const other = `${uniqueName('tx')}@example.com`;
     await expect(
-      sql.transaction((tx) => [tx`insert into users (email) values (${other})`, tx`insert into users (email) values (${email})`]),
+      sql.transaction((tx) => [
+        tx`insert into users (email) values (${other})`,
+        tx`insert into users (email) values (${email})`,
+      ]),
     ).rejects.toMatchObject({ code: '23505', constraint: 'users_email_key' });
     expect(await sql`select 1 from users where email = ${other}`).toEqual([]);
   });
 
   it('honours the batch isolation and read-only headers', async () => {
-    const [[level]] = (await sql.transaction((tx) => [tx`show transaction_isolation`], { isolationLevel: 'Serializable' })) as [[{ transaction_isolation: string }]];
+    const [[level]] = (await sql.transaction((tx) => [tx`show transaction_isolation`], {
+      isolationLevel: 'Serializable',
+    })) as [[{ transaction_isolation: string }]];
     expect(level.transaction_isolation).toBe('serializable');
     await expect(
       sql.transaction((tx) => [tx`insert into users (email) values (${uniqueName('ro')})`], { readOnly: true }),
@@ -165,10 +182,18 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
     expect(note).toMatchObject({ body: 'first', amount: '19.90', meta: { tags: ['x', 'ü'] } });
     expect(typeof note!.id).toBe('bigint');
 
-    const [updated] = await db.update(users).set({ age: dsql`${users.age} + 1`, active: false }).where(eq(users.id, user!.id)).returning();
+    const [updated] = await db
+      .update(users)
+      .set({ age: dsql`${users.age} + 1`, active: false })
+      .where(eq(users.id, user!.id))
+      .returning();
     expect(updated).toMatchObject({ age: 21, active: false });
 
-    const joined = await db.select({ email: users.email, body: notes.body }).from(notes).innerJoin(users, eq(users.id, notes.userId)).where(eq(users.id, user!.id));
+    const joined = await db
+      .select({ email: users.email, body: notes.body })
+      .from(notes)
+      .innerJoin(users, eq(users.id, notes.userId))
+      .where(eq(users.id, user!.id));
     expect(joined).toEqual([{ email, body: 'first' }]);
 
     await db.delete(notes).where(eq(notes.userId, user!.id));
@@ -182,7 +207,10 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
     const before = await counters(standIns, database);
     const [inserted, all] = await db.batch([
       db.insert(users).values({ email }).returning({ email: users.email }),
-      db.select({ n: dsql<number>`count(*)::int` }).from(users).where(eq(users.email, email)),
+      db
+        .select({ n: dsql<number>`count(*)::int` })
+        .from(users)
+        .where(eq(users.email, email)),
     ]);
     const after = await counters(standIns, database);
     expect(inserted).toEqual([{ email }]);
@@ -203,13 +231,19 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
     const db = drizzle({ client: sql, casing: 'snake_case' });
     const email = `${uniqueName('dup')}@example.com`;
     await db.insert(users).values({ email });
-    const error = (await db.insert(users).values({ email }).catch((e: unknown) => e)) as Error & { cause?: { code?: string; constraint?: string } };
+    const error = (await db
+      .insert(users)
+      .values({ email })
+      .catch((e: unknown) => e)) as Error & { cause?: { code?: string; constraint?: string } };
     expect(error.cause).toMatchObject({ code: '23505', constraint: 'users_email_key' });
   });
 
   it('shows a foreign key violation as 23503', async () => {
     await expect(
-      sql.query('insert into notes (user_id, body) values ($1, $2)', ['00000000-0000-4000-8000-000000000000', 'orphan']),
+      sql.query('insert into notes (user_id, body) values ($1, $2)', [
+        '00000000-0000-4000-8000-000000000000',
+        'orphan',
+      ]),
     ).rejects.toMatchObject({ code: '23503', constraint: 'notes_user_id_fkey' });
   });
 
@@ -250,12 +284,20 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
 
   it('answers malformed protocol input with 400, never a crash', async () => {
     const post = (headers: Record<string, string>, body: string) =>
-      fetch(standIns.neonFetchEndpoint, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message: string } }));
+      fetch(standIns.neonFetchEndpoint, { method: 'POST', headers, body }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { message: string },
+      }));
     const conn = { 'Neon-Connection-String': connectionFor(database) };
     expect((await post({}, '{"query":"select 1","params":[]}')).status).toBe(400);
     expect((await post({ 'Neon-Connection-String': 'not a url' }, '{"query":"select 1"}')).status).toBe(400);
-    expect((await post({ 'Neon-Connection-String': connectionFor('bad-name;drop') }, '{"query":"select 1"}')).status).toBe(400);
-    expect(await post(conn, '{not json')).toMatchObject({ status: 400, body: { message: 'request body is not valid JSON' } });
+    expect(
+      (await post({ 'Neon-Connection-String': connectionFor('bad-name;drop') }, '{"query":"select 1"}')).status,
+    ).toBe(400);
+    expect(await post(conn, '{not json')).toMatchObject({
+      status: 400,
+      body: { message: 'request body is not valid JSON' },
+    });
     expect((await post(conn, '{"query":42}')).status).toBe(400);
     expect((await post(conn, '{"queries":[{"query":"select 1"},{"nope":1}]}')).status).toBe(400);
     expect((await post({ ...conn, 'Neon-Batch-Isolation-Level': 'Chaos' }, '{"queries":[]}')).status).toBe(400);

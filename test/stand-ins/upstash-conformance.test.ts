@@ -60,7 +60,11 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
     const ns = uniqueName('auto');
     const redis = client(ns);
     let before = await counters(standIns, ns);
-    const [a, b, c] = await Promise.all([redis.incr(`${ns}:n`), redis.incrby(`${ns}:n`, 10), redis.hset(`${ns}:h`, { f: 'v', g: 2 })]);
+    const [a, b, c] = await Promise.all([
+      redis.incr(`${ns}:n`),
+      redis.incrby(`${ns}:n`, 10),
+      redis.hset(`${ns}:h`, { f: 'v', g: 2 }),
+    ]);
     let after = await counters(standIns, ns);
     expect([a, b, c]).toEqual([1, 11, 2]);
     expect(after.upstash.requests - before.upstash.requests).toBe(1);
@@ -95,7 +99,9 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
     const ns = uniqueName('err');
     const redis = client(ns, { autoPipeline: false });
     await redis.hset(`${ns}:h`, { f: 1 });
-    await expect(redis.get(`${ns}:h`)).rejects.toThrow(/WRONGTYPE Operation against a key holding the wrong kind of value/);
+    await expect(redis.get(`${ns}:h`)).rejects.toThrow(
+      /WRONGTYPE Operation against a key holding the wrong kind of value/,
+    );
     await expect(redis.exec(['nosuchcommand', 'x'])).rejects.toThrow(/ERR unknown command 'nosuchcommand'/);
     await redis.del(`${ns}:h`);
   });
@@ -120,7 +126,11 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
 
   it('answers malformed REST input with 400', async () => {
     const post = (path: string, body: string) =>
-      fetch(`${standIns.upstashUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body }).then(async (r) => ({
+      fetch(`${standIns.upstashUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body,
+      }).then(async (r) => ({
         status: r.status,
         body: await r.json(),
       }));
@@ -133,7 +143,10 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
       status: 400,
       body: { error: expect.stringMatching(/^EXECABORT/) as unknown },
     });
-    expect(await post('/', '["get"]')).toMatchObject({ status: 400, body: { error: "ERR wrong number of arguments for 'get' command" } });
+    expect(await post('/', '["get"]')).toMatchObject({
+      status: 400,
+      body: { error: "ERR wrong number of arguments for 'get' command" },
+    });
   });
 
   it('accepts the path form of a command', async () => {

@@ -53,8 +53,24 @@ function cases(p: string): Case[] {
       path: '/pipeline',
       body: [['set', `${p}q`, '1'], ['incr', `${p}q`], ['hget', `${p}q`, 'f'], ['get', `${p}q`], ['nosuch']],
     },
-    { name: 'multi-exec', path: '/multi-exec', body: [['set', `${p}m`, 'a'], ['append', `${p}m`, 'bc'], ['get', `${p}m`]] },
-    { name: 'multi-exec runtime error', path: '/multi-exec', body: [['set', `${p}m`, 'a'], ['incr', `${p}m`], ['get', `${p}m`]] },
+    {
+      name: 'multi-exec',
+      path: '/multi-exec',
+      body: [
+        ['set', `${p}m`, 'a'],
+        ['append', `${p}m`, 'bc'],
+        ['get', `${p}m`],
+      ],
+    },
+    {
+      name: 'multi-exec runtime error',
+      path: '/multi-exec',
+      body: [
+        ['set', `${p}m`, 'a'],
+        ['incr', `${p}m`],
+        ['get', `${p}m`],
+      ],
+    },
     { name: 'multi-exec EXECABORT', path: '/multi-exec', body: [['set', `${p}m2`, 'a'], ['get']] },
     { name: 'after EXECABORT nothing ran', body: ['get', `${p}m2`] },
     { name: 'lua true', body: ['eval', 'return true', 0] },
@@ -82,7 +98,15 @@ function cases(p: string): Case[] {
     { name: 'shebang script again', body: ['eval', RATELIMIT_STYLE, 1, `${p}rl`, 60000, 1] },
     { name: 'script load shebang', body: ['script', 'load', RATELIMIT_STYLE] },
     { name: 'unknown shebang flag', body: ['eval', '#!lua flags=made-up\nreturn 1', 0] },
-    { name: 'pexpire and persist', path: '/pipeline', body: [['pexpire', `${p}rl`, 100000], ['persist', `${p}rl`], ['ttl', `${p}rl`]] },
+    {
+      name: 'pexpire and persist',
+      path: '/pipeline',
+      body: [
+        ['pexpire', `${p}rl`, 100000],
+        ['persist', `${p}rl`],
+        ['ttl', `${p}rl`],
+      ],
+    },
     { name: 'del', body: ['del', `${p}s`, `${p}h`, `${p}n`, `${p}q`, `${p}m`, `${p}lua`, `${p}rl`, `${p}t`] },
     { name: 'path form', path: `/set/${p}path/a%20b`, body: undefined },
     { name: 'bad json', body: '{not json' },
@@ -106,8 +130,12 @@ describe.runIf(backends.includes('real'))('Upstash REST: embedded engine answers
     const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
     if (c.encoding !== 'none') headers['upstash-encoding'] = 'base64';
     const body = c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
-    const res = await fetch(`${standIns.upstashUrl}${c.path ?? ''}`, { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
-    return { status: res.status, body: (await res.json()) };
+    const res = await fetch(`${standIns.upstashUrl}${c.path ?? ''}`, {
+      method: 'POST',
+      headers,
+      ...(body === undefined ? {} : { body }),
+    });
+    return { status: res.status, body: await res.json() };
   }
 
   it('gives identical answers to every request, in order', async () => {

@@ -1,0 +1,17 @@
+import type { Deps } from './deps.ts';
+import type { Bindings } from './env.ts';
+import type { RequestIo } from './lib/io-accounting.ts';
+import type { Trace } from './middleware/request-context.ts';
+
+/** Hono's environment for this app: the bindings and what middleware puts on the context. */
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    trace: Trace;
+    io: RequestIo;
+    deps: Deps;
+    /** Set by the auth middleware once the bearer token is verified. */
+    userId?: string;
+  };
+}

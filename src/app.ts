@@ -1,0 +1,99 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import type { Context } from 'hono';
+import { except } from 'hono/combine';
+import { requestId } from 'hono/request-id';
+import { version } from '../package.json';
+import type { AppEnv } from './app-env.ts';
+import type { DepsOverrides } from './deps.ts';
+import { healthRouter } from './features/health/health.index.ts';
+import { AppError } from './lib/errors.ts';
+import { withDeps } from './middleware/deps.ts';
+import { handleError, validationHook } from './middleware/error-handling.ts';
+import { requestContext } from './middleware/request-context.ts';
+import {
+  apiSecureHeaders,
+  bodyLimit,
+  corsAllowlist,
+  docsSecureHeaders,
+  noStore,
+  requireJsonBody,
+} from './middleware/security.ts';
+
+export interface AppOptions {
+  /** Replace dependencies (clock, ids, clients) for tests. */
+  deps?: DepsOverrides;
+}
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * The whole API. Middleware order matters: the request id and request context wrap everything
+ * (so even errors are logged and timed), security headers and CORS come before any route, and
+ * body checks run before validation.
+ */
+export function createApp(options: AppOptions = {}) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use(requestId({ headerName: 'X-Request-ID', limitLength: 128 }));
+  app.use(requestContext());
+  app.use(except('/docs', apiSecureHeaders));
+  app.use('/docs', docsSecureHeaders);
+  app.use(corsAllowlist());
+  app.use('/api/*', noStore, requireJsonBody, bodyLimit(MAX_BODY_BYTES), withDeps(options.deps));
+  app.use('/health/ready', noStore, withDeps(options.deps));
+
+  app.route('/', healthRouter);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Access token from /api/v1/auth/login or /api/v1/auth/register (15 minutes).',
+  });
+  app.doc31('/openapi.json', (c) => ({
+    openapi: '3.1.0',
+    info: {
+      title: 'edgetask API',
+      version,
+      description:
+        'Task management at the edge: accounts, tasks, categories. Errors are RFC 9457 problem details (application/problem+json) with a stable `code` and the `request_id`.',
+      license: { name: 'UNLICENSED' },
+    },
+    servers: [{ url: new URL(c.req.url).origin, description: 'This deployment' }],
+    security: [{ bearerAuth: [] }],
+    tags: [{ name: 'Health', description: 'Liveness and readiness probes' }],
+  }));
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edgetask API reference' }));
+
+  app.notFound(notFoundOrMethodNotAllowed(app));
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+/**
+ * Hono answers 404 for a known path with an unknown method; HTTP says 405 with an Allow header.
+ * The routes are compiled once, on the first miss.
+ */
+function notFoundOrMethodNotAllowed(app: OpenAPIHono<AppEnv>) {
+  let routes: { method: string; pattern: RegExp }[] | undefined;
+  return (c: Context<AppEnv>) => {
+    routes ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
+      }));
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      const allow = [...allowed, 'OPTIONS'].join(', ');
+      throw new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}.`, {
+        headers: { Allow: allow },
+      });
+    }
+    throw new AppError('NOT_FOUND', `There is nothing at ${c.req.path}.`);
+  };
+}

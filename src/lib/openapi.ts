@@ -1,0 +1,54 @@
+import { z } from '@hono/zod-openapi';
+import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import { PROBLEM_CONTENT_TYPE } from './problem.ts';
+
+/** The RFC 9457 problem document every error response carries, as an OpenAPI component. */
+export const ProblemSchema = z
+  .object({
+    type: z.string().max(200).openapi({ example: 'tag:edgetask,2026:problem:validation-failed' }),
+    title: z.string().max(200).openapi({ example: 'The request is not valid' }),
+    status: z.int().min(400).max(599).openapi({ example: 400 }),
+    detail: z.string().max(2000).openapi({ example: 'One or more fields are invalid.' }),
+    instance: z.string().max(2000).openapi({ example: '/api/v1/tasks' }),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ example: 'VALIDATION_FAILED' }),
+    request_id: z.string().max(255).openapi({ example: '01J9Z6W3Q4X5Y6Z7A8B9C0D1E2' }),
+    errors: z
+      .array(
+        z.object({
+          pointer: z.string().max(500).openapi({ example: '/body/title' }),
+          message: z.string().max(500).openapi({ example: 'Too small: expected string to have >=3 characters' }),
+        }),
+      )
+      .max(100)
+      .optional(),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem', { description: 'RFC 9457 problem details' });
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is not valid (malformed JSON, a field out of range, an unknown field)',
+  401: 'Missing, invalid or expired credentials',
+  403: 'The resource exists but belongs to someone else, or the action is not allowed',
+  404: 'No such resource',
+  405: 'The path exists but not with this method',
+  409: 'Conflict with the current state (duplicate, stale version)',
+  413: 'Request body too large',
+  415: 'The body is not application/json',
+  423: 'Account locked',
+  429: 'Rate limit exceeded',
+  500: 'Unexpected error or misconfiguration (no internals are disclosed)',
+  503: 'A dependency is unavailable',
+};
+
+const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } };
+
+/** Error responses to spread into a route's `responses`, so the document lists every status. */
+export function errorResponses<const S extends number>(...statuses: S[]) {
+  const out = {} as Record<S, { description: string; content: typeof problemContent }>;
+  for (const status of statuses)
+    out[status] = { description: DESCRIPTIONS[status] ?? 'Error', content: problemContent };
+  return out;
+}
+
+/** The statuses any route can answer whatever it does (body checks, rate limits, failures). */
+export const COMMON_ERRORS = [500] as const;

@@ -1,0 +1,78 @@
+import type { Hook } from '@hono/zod-openapi';
+import type { Context, ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from '../app-env.ts';
+import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
+import { describeError, log } from '../lib/log.ts';
+import { problemBody, problemResponse } from '../lib/problem.ts';
+
+function context(c: Context<AppEnv>) {
+  return { instance: c.req.path, requestId: c.get('requestId') };
+}
+
+/**
+ * The one error handler: AppError as thrown, hono's HTTPExceptions mapped to our codes with our own
+ * words (hono's messages can echo a token), and anything else logged and answered 500 with nothing
+ * of its internals.
+ */
+export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof AppError) {
+    return problemResponse(
+      problemBody(error.code, error.detail, context(c), { errors: error.errors, extensions: error.extensions }),
+      error.headers,
+    );
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    const [code, detail] = fromHttpException(error);
+    return problemResponse(problemBody(code, detail, context(c)));
+  }
+  log('error', 'unhandled error', {
+    request_id: c.get('requestId'),
+    route: c.req.routePath,
+    error: describeError(error),
+  });
+  return problemResponse(
+    problemBody('INTERNAL', 'An unexpected error occurred. Quote the request id when you report it.', context(c)),
+  );
+};
+
+function fromHttpException(error: HTTPException): [ErrorCode, string] {
+  switch (error.status) {
+    case 400:
+      return error.message.startsWith('Malformed JSON')
+        ? ['MALFORMED_JSON', 'The request body is not valid JSON.']
+        : ['BAD_REQUEST', 'The request could not be understood.'];
+    case 401:
+      return ['UNAUTHENTICATED', 'A valid bearer token is required.'];
+    case 403:
+      return ['FORBIDDEN', 'This action is not allowed.'];
+    case 404:
+      return ['NOT_FOUND', 'No such resource.'];
+    case 413:
+      return ['PAYLOAD_TOO_LARGE', 'The request body is too large.'];
+    case 415:
+      return ['UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be application/json.'];
+    default:
+      return ['BAD_REQUEST', 'The request could not be processed.'];
+  }
+}
+
+const TARGETS: Record<string, string> = {
+  json: 'body',
+  query: 'query',
+  param: 'path',
+  header: 'header',
+  cookie: 'cookie',
+  form: 'body',
+};
+
+/** Replaces @hono/zod-openapi's default hook, which answers with a raw ZodError dump. */
+export const validationHook: Hook<unknown, AppEnv, string, undefined> = (result) => {
+  if (result.success) return;
+  const base = TARGETS[result.target] ?? result.target;
+  const errors: FieldError[] = result.error.issues.slice(0, 100).map((issue) => ({
+    pointer: `/${base}${issue.path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')}`,
+    message: issue.message,
+  }));
+  throw new AppError('VALIDATION_FAILED', 'One or more fields are invalid.', { errors });
+};

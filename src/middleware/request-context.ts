@@ -1,0 +1,91 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+import { analyticsEngineMetrics, noMetrics } from '../lib/metrics.ts';
+import { newRequestIo, runWithIo, type RequestIo } from '../lib/io-accounting.ts';
+import { log } from '../lib/log.ts';
+
+/**
+ * Around every request: W3C trace context, round-trip accounting, and afterwards the one log line,
+ * the Server-Timing header and the Analytics Engine data point. The request id itself comes from
+ * hono's requestId middleware, which runs first.
+ */
+export function requestContext(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const trace = parseTraceparent(c.req.header('traceparent'));
+    c.set('trace', trace);
+    const io = newRequestIo(c.env.UPSTASH_REDIS_REST_URL);
+    c.set('io', io);
+
+    await runWithIo(io, next);
+
+    const durationMs = round(performance.now() - started);
+    const requestId = c.get('requestId');
+    const res = c.res;
+    res.headers.set('X-Request-ID', requestId);
+    res.headers.set('Server-Timing', serverTiming(io, durationMs));
+
+    const route = c.req.routePath;
+    const status = res.status;
+    log(status >= 500 ? 'error' : 'info', 'request', {
+      request_id: requestId,
+      trace_id: trace.traceId,
+      span_id: trace.spanId,
+      ...(trace.parentId ? { parent_span_id: trace.parentId } : {}),
+      method: c.req.method,
+      route,
+      path: c.req.path,
+      status,
+      duration_ms: durationMs,
+      ...(c.get('userId') ? { user_id: c.get('userId') } : {}),
+      neon: { count: io.neon.count, ms: round(io.neon.ms), max_parallel: io.neon.maxParallel },
+      upstash: { count: io.upstash.count, ms: round(io.upstash.ms), max_parallel: io.upstash.maxParallel },
+      ...(c.req.raw.cf?.colo ? { colo: c.req.raw.cf.colo } : {}),
+    });
+    (c.env.METRICS ? analyticsEngineMetrics(c.env.METRICS) : noMetrics).record({
+      route,
+      method: c.req.method,
+      status,
+      durationMs,
+      neonCount: io.neon.count,
+      neonMs: io.neon.ms,
+      upstashCount: io.upstash.count,
+      upstashMs: io.upstash.ms,
+    });
+  };
+}
+
+export interface Trace {
+  traceId: string;
+  /** Our span: a fresh id, child of the caller's when a valid traceparent came in. */
+  spanId: string;
+  parentId: string | undefined;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** W3C Trace Context: keep the caller's trace id when its header is valid, else start a trace. */
+export function parseTraceparent(header: string | undefined): Trace {
+  const match = header ? TRACEPARENT.exec(header.trim()) : null;
+  const traceId = match?.[1];
+  const parentId = match?.[2];
+  // All-zero ids are invalid by the spec.
+  if (traceId && parentId && !/^0+$/.test(traceId) && !/^0+$/.test(parentId)) {
+    return { traceId, parentId, spanId: randomHex(8) };
+  }
+  return { traceId: randomHex(16), spanId: randomHex(8), parentId: undefined };
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function serverTiming(io: RequestIo, totalMs: number): string {
+  return [
+    `db;dur=${round(io.neon.ms)};desc="Neon x${io.neon.count}"`,
+    `cache;dur=${round(io.upstash.ms)};desc="Upstash x${io.upstash.count}"`,
+    `total;dur=${totalMs}`,
+  ].join(', ');
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

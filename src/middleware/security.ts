@@ -1,0 +1,105 @@
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { NONCE, secureHeaders } from 'hono/secure-headers';
+import type { AppEnv } from '../app-env.ts';
+import { loadConfig } from '../env.ts';
+import { AppError } from '../lib/errors.ts';
+
+/** An API serves JSON to programs: nothing may be framed, sniffed, scripted or kept by a shared cache. */
+export const apiSecureHeaders = secureHeaders({
+  strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+  xFrameOptions: 'DENY',
+  xContentTypeOptions: 'nosniff',
+  referrerPolicy: 'no-referrer',
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  crossOriginResourcePolicy: 'same-origin',
+});
+
+/** The docs page is the one HTML page: it may load Scalar from its CDN, and its inline script by nonce. */
+export const docsSecureHeaders = secureHeaders({
+  strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+  xFrameOptions: 'DENY',
+  xContentTypeOptions: 'nosniff',
+  referrerPolicy: 'no-referrer',
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: [NONCE, 'https://cdn.jsdelivr.net'],
+    styleSrc: ["'self'", "'unsafe-inline'", 'https://cdn.jsdelivr.net', 'https://fonts.scalar.com'],
+    fontSrc: ["'self'", 'https://fonts.scalar.com', 'https://cdn.jsdelivr.net'],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+});
+
+/** CORS from the CORS_ORIGINS allowlist; an origin not on it gets no Access-Control-Allow-Origin. */
+export function corsAllowlist(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const result = loadConfig(c.env);
+    const allowed = result.ok ? result.config.CORS_ORIGINS : [];
+    const handler = cors({
+      origin: (origin) => (allowed.includes(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: [
+        'Authorization',
+        'Content-Type',
+        'X-Request-ID',
+        'If-Match',
+        'If-None-Match',
+        'Idempotency-Key',
+        'traceparent',
+      ],
+      exposeHeaders: [
+        'X-Request-ID',
+        'RateLimit',
+        'RateLimit-Policy',
+        'Retry-After',
+        'ETag',
+        'Location',
+        'Server-Timing',
+      ],
+      maxAge: 600,
+    });
+    return handler(c, next);
+  };
+}
+
+/** Authenticated and API answers are per user: no shared cache may keep them. */
+export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+};
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * A body that is not JSON is refused with 415 before any validation runs. A request with no body
+ * and no Content-Type goes on: a route that needs a body then answers 400 for what is missing.
+ */
+export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return next();
+  const contentType = c.req.header('Content-Type');
+  const length = c.req.header('Content-Length');
+  const hasBody = (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
+  if (contentType === undefined && !hasBody) return next();
+  const mediaType = (contentType ?? '').split(';')[0]?.trim() ?? '';
+  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      contentType ? 'Request bodies must be application/json.' : 'A request body needs Content-Type: application/json.',
+      { headers: { 'Accept-Post': 'application/json', 'Accept-Patch': 'application/json' } },
+    );
+  }
+  return next();
+};
+
+/** Bodies over the limit get 413 as problem details, without reading more than the limit. */
+export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return honoBodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new AppError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${maxBytes} bytes.`);
+    },
+  });
+}

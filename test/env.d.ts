@@ -1,0 +1,13 @@
+import type { Bindings } from '../src/env.ts';
+
+// What vitest.config.ts binds for the Worker tests, beyond the Worker's own bindings.
+declare global {
+  namespace Cloudflare {
+    interface Env extends Bindings {
+      STANDINS_NEON_URL: string;
+      STANDINS_UPSTASH_URL: string;
+      STANDINS_TEMPLATE: string;
+      STANDINS_BACKEND: 'real' | 'embedded';
+    }
+  }
+}
