@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { compileFunction } from 'node:vm';
 import type { Fengari } from 'fengari';
-import { formatG } from './numbers.ts';
+import { formatE, formatF, formatG } from './numbers.ts';
 
 interface Patch {
   file: string;
@@ -251,11 +251,9 @@ function formatFloat(spec: string, n: number): string {
   let body: string;
   if (Number.isNaN(n)) body = 'nan';
   else if (!Number.isFinite(a)) body = 'inf';
-  else if (conv === 'f' || conv === 'F') {
-    body = a < 1e21 ? a.toFixed(prec) : `${BigInt(a).toString()}${prec > 0 ? '.' + '0'.repeat(prec) : ''}`;
-  } else if (conv === 'e' || conv === 'E') {
-    body = a.toExponential(prec).replace(/e([+-])(\d)$/, 'e$10$2');
-  } else body = formatG(a, prec === 0 ? 1 : prec);
+  else if (conv === 'f' || conv === 'F') body = formatF(a, prec);
+  else if (conv === 'e' || conv === 'E') body = formatE(a, prec);
+  else body = formatG(a, prec === 0 ? 1 : prec);
   if (flags.includes('#') && prec === 0 && !body.includes('.') && /^\d/.test(body))
     body = body.replace(/^(\d+)/, '$1.');
   if (upper) body = body.toUpperCase();

@@ -17,6 +17,7 @@ declare module 'fengari' {
     readonly LUA_TNUMBER: number;
     readonly LUA_TSTRING: number;
     readonly LUA_TTABLE: number;
+    readonly LUA_TLIGHTUSERDATA: number;
     readonly LUA_REGISTRYINDEX: number;
     readonly LUA_MASKCOUNT: number;
     lua_absindex(L: LuaState, idx: number): number;
@@ -30,6 +31,12 @@ declare module 'fengari' {
     lua_isnoneornil(L: LuaState, idx: number): boolean;
     lua_isnumber(L: LuaState, idx: number): boolean;
     lua_isstring(L: LuaState, idx: number): boolean;
+    lua_next(L: LuaState, idx: number): boolean;
+    lua_pushnil(L: LuaState): void;
+    lua_pushlightuserdata(L: LuaState, p: unknown): void;
+    lua_touserdata(L: LuaState, idx: number): unknown;
+    lua_typename(L: LuaState, type: number): Uint8Array;
+    lua_rawset(L: LuaState, idx: number): void;
     lua_pcall(L: LuaState, nargs: number, nresults: number, msgh: number): number;
     lua_pop(L: LuaState, n: number): void;
     lua_pushboolean(L: LuaState, b: boolean): void;
@@ -56,6 +63,7 @@ declare module 'fengari' {
   export interface FengariLauxlib {
     luaL_argcheck(L: LuaState, cond: boolean, arg: number, extramsg: Uint8Array): void;
     luaL_checknumber(L: LuaState, arg: number): number;
+    luaL_checklstring(L: LuaState, arg: number): Uint8Array;
     luaL_error(L: LuaState, fmt: Uint8Array, ...args: unknown[]): never;
     luaL_loadbuffer(L: LuaState, buff: Uint8Array, size: number, name: Uint8Array): number;
     luaL_newstate(): LuaState;

@@ -11,6 +11,7 @@ import type { Fengari, LuaState } from 'fengari';
 import { ReplyError, StatusReply } from '../redis-backend.ts';
 import type { Reply } from '../redis-backend.ts';
 import { loadFengari } from './fengari-loader.ts';
+import { makeCjson } from './lua-cjson.ts';
 import { formatG, formatScore } from './numbers.ts';
 
 export interface LuaHost {
@@ -75,6 +76,7 @@ print, dofile, loadfile, rawlen = nil, nil, nil, nil
 _VERSION = 'Lua 5.1'
 bit = js.bit
 redis = js.redis
+cjson = js.cjson
 
 local dbg = debug
 debug = nil
@@ -99,7 +101,7 @@ local real = {}
 for k, v in pairs(G) do real[k] = v end
 for k in pairs(real) do rawset(G, k, nil) end
 real._G = G
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'redis'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'redis', 'cjson'}) do
   real[name] = setmetatable({}, {__index = real[name], __newindex = js.readonly})
 end
 setmetatable(real, {__index = js.missing_global})
@@ -478,6 +480,18 @@ export class LuaVM {
     lua.lua_setfield(this.L, -2, this.s('bit'));
     this.pushRedisLib();
     lua.lua_setfield(this.L, -2, this.s('redis'));
+    lua.lua_createtable(this.L, 0, 8);
+    for (const [name, fn] of Object.entries(makeCjson(this.f, (_L, n) => this.pushNumber(n)))) {
+      lua.lua_pushjsfunction(this.L, this.wrap(fn));
+      lua.lua_setfield(this.L, -2, this.s(name));
+    }
+    lua.lua_pushlightuserdata(this.L, null);
+    lua.lua_setfield(this.L, -2, this.s('null'));
+    lua.lua_pushstring(this.L, this.s('cjson'));
+    lua.lua_setfield(this.L, -2, this.s('_NAME'));
+    lua.lua_pushstring(this.L, this.s('2.1.0'));
+    lua.lua_setfield(this.L, -2, this.s('_VERSION'));
+    lua.lua_setfield(this.L, -2, this.s('cjson'));
   }
 
   private pushRedisLib(): void {
