@@ -10,20 +10,19 @@ import type { Fengari, LuaJsFunction, LuaState } from 'fengari';
 import { formatG, strtodParse } from './numbers.ts';
 
 const MAX_DEPTH = 1000;
-const TOKEN_NAMES = [
-  'T_OBJ_BEGIN',
-  'T_OBJ_END',
-  'T_ARR_BEGIN',
-  'T_ARR_END',
-  'T_STRING',
-  'T_NUMBER',
-  'T_BOOLEAN',
-  'T_NULL',
-  'T_COLON',
-  'T_COMMA',
-  'T_END',
-] as const;
-type TokenType = (typeof TOKEN_NAMES)[number] | 'T_ERROR';
+type TokenType =
+  | 'T_OBJ_BEGIN'
+  | 'T_OBJ_END'
+  | 'T_ARR_BEGIN'
+  | 'T_ARR_END'
+  | 'T_STRING'
+  | 'T_NUMBER'
+  | 'T_BOOLEAN'
+  | 'T_NULL'
+  | 'T_COLON'
+  | 'T_COMMA'
+  | 'T_END'
+  | 'T_ERROR';
 
 interface Token {
   type: TokenType;
