@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { ReplyError } from '../redis-backend.ts';
 import type { Reply } from '../redis-backend.ts';
-import { bulk, fail, latin1, lower, OK, parseLL } from './context.ts';
+import { bulk, CommandError, fail, latin1, lower, OK, parseLL } from './context.ts';
 import type { CommandDef, ExecContext, ScriptingHost } from './context.ts';
 import { LuaVM } from './lua.ts';
 import type { LuaHost } from './lua.ts';
@@ -124,6 +124,12 @@ export class Scripting implements ScriptingHost {
     const prevFreeze = ctx.ks.freeze(frozen);
     try {
       return this.lua().run(script.ref, sha, keys, args);
+    } catch (e) {
+      if (e instanceof CommandError) throw e;
+      // A JS-level failure inside fengari may leave the Lua state inconsistent: start afresh, as
+      // a restarted server would (the script cache goes with it).
+      this.flush();
+      return new ReplyError(`ERR Error running script ${sha}: embedded Lua engine failure: ${String(e)}`);
     } finally {
       ctx.ks.freeze(prevFreeze);
       this.running = outer;
