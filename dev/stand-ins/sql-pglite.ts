@@ -36,6 +36,7 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
   async function open(database: string, from?: Blob): Promise<{ db: PGlite; pool: pg.Pool }> {
     const dir = options.dataDir ? path.join(options.dataDir, 'pglite', database) : undefined;
     const existing = dir !== undefined && fs.existsSync(path.join(dir, 'PG_VERSION'));
+    if (dir) fs.mkdirSync(path.dirname(dir), { recursive: true });
     let db: PGlite;
     try {
       db = existing
