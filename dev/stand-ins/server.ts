@@ -387,7 +387,7 @@ function lockDataDir(dataDir: string): () => Promise<void> {
       const pid = Number(fs.readFileSync(lock, 'utf8'));
       if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
         throw new StandInError(
-          `data dir ${dataDir} is locked by process ${pid} (another stand-ins or npm run dev); stop it or use another --data-dir`,
+          `data dir ${dataDir} is locked by process ${pid} (another stand-ins or npm run dev): stop that one first`,
         );
       }
       fs.rmSync(lock, { force: true }); // left by a process that died
