@@ -7,12 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplyError, StatusReply } from '../../dev/stand-ins/redis-backend.ts';
 import type { Command, RedisBackend, Reply } from '../../dev/stand-ins/redis-backend.ts';
 import { createEmbeddedRedis } from '../../dev/stand-ins/redis-embedded/engine.ts';
+import { findBinary, startRedis } from '../../dev/stand-ins/real-servers.ts';
+import type { StartedServer } from '../../dev/stand-ins/real-servers.ts';
 
 /**
  * Differential test of the embedded engine against the real redis-server 7.0 (the oracle): every
  * case runs the same raw commands on both, on fresh keys, and the replies must be identical,
  * reply types included (status vs bulk, integer vs bigint, error text). Real Redis must be
- * reachable (STANDINS_REDIS_URL or 127.0.0.1:6379): without it this suite fails, it does not skip.
+ * reachable (STANDINS_REDIS_URL, 127.0.0.1:6379, or a redis-server binary to start a throwaway
+ * one): without it every case fails, none is skipped.
  */
 
 // ------------------------------------------------------------------------------ tiny RESP client
@@ -1250,7 +1253,20 @@ const cases: Case[] = [
 
 // ------------------------------------------------------------------------------------------ runner
 
-const realUrl = new URL(process.env.STANDINS_REDIS_URL ?? 'redis://127.0.0.1:6379');
+const realUrl = new URL(process.env.STANDINS_REDIS_URL || 'redis://127.0.0.1:6379');
+
+/** The oracle: STANDINS_REDIS_URL, else the machine's 127.0.0.1:6379, else a throwaway redis-server. */
+async function connectOracle(): Promise<{ client: RespClient; server?: StartedServer }> {
+  const port = (url: URL): number => Number(url.port || 6379);
+  try {
+    return { client: await RespClient.connect(realUrl.hostname, port(realUrl)) };
+  } catch (e) {
+    if (process.env.STANDINS_REDIS_URL || findBinary('redis-server') === null) throw e;
+  }
+  const server = await startRedis();
+  const url = new URL(server.url);
+  return { client: await RespClient.connect(url.hostname, port(url)), server };
+}
 const PREFIX = `emb-diff:${RUN}:`;
 
 async function realSendAll(client: RespClient, commands: Buffer[][]): Promise<Reply[]> {
@@ -1304,13 +1320,14 @@ async function runSteps(
 
 describe('embedded Redis vs redis-server 7.0 (differential)', () => {
   let real: RespClient | undefined;
+  let throwaway: StartedServer | undefined;
   let embedded: RedisBackend;
   let unreachable: Error | undefined;
 
   beforeAll(async () => {
     embedded = createEmbeddedRedis();
     try {
-      real = await RespClient.connect(realUrl.hostname, Number(realUrl.port || 6379));
+      ({ client: real, server: throwaway } = await connectOracle());
     } catch (e) {
       // Every case fails with this (rather than the suite being skipped): no oracle, no verdict.
       unreachable = new Error(`real Redis (the oracle of this differential test) is not reachable at ${realUrl.host}`, {
@@ -1337,6 +1354,7 @@ describe('embedded Redis vs redis-server 7.0 (differential)', () => {
     const keys = (await scanAll((argv) => server.send(argv), ['MATCH', `${PREFIX}*`, 'COUNT', 1000])) as Buffer[];
     for (let i = 0; i < keys.length; i += 500) await server.send([Buffer.from('del'), ...keys.slice(i, i + 500)]);
     real.close();
+    await throwaway?.stop();
   });
 
   it('has at least 60 differential cases worth of commands', () => {
