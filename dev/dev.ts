@@ -67,14 +67,16 @@ function pickEnv(names: string[]): Record<string, string> {
 const needNeon = !given.DATABASE_URL;
 const needUpstash = !given.UPSTASH_REDIS_REST_URL || !given.UPSTASH_REDIS_REST_TOKEN;
 let standIns: StandIns | undefined;
-let wrangler: ReturnType<typeof spawn> | undefined;
+// Set once wrangler starts; stop() may run before that.
+const running: { wrangler?: ReturnType<typeof spawn> } = {};
 let stopping = false;
 
 async function stop(code: number): Promise<never> {
   if (stopping) process.exit(code);
   stopping = true;
+  const wrangler = running.wrangler;
   if (wrangler && wrangler.exitCode === null) {
-    const exited = new Promise((resolve) => wrangler!.once('exit', resolve));
+    const exited = new Promise((resolve) => wrangler.once('exit', resolve));
     wrangler.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   }
@@ -134,7 +136,7 @@ fs.writeFileSync(
   { mode: 0o600 },
 );
 
-wrangler = spawn(
+const wrangler = spawn(
   path.join(root, 'node_modules/.bin/wrangler'),
   [
     'dev',
@@ -154,6 +156,7 @@ wrangler = spawn(
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   },
 );
+running.wrangler = wrangler;
 wrangler.on('exit', (code) => {
   if (!stopping) {
     process.stderr.write(`[dev] wrangler dev exited (${code ?? 'signal'})\n`);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
@@ -127,14 +127,11 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
 
 let version: string | undefined;
 function pgliteVersion(): string {
-  // The package does not export its package.json; find it beside the entry point.
+  // The package does not export its package.json; find it beside the entry point. (createRequire,
+  // not import.meta.resolve, which vitest's module runner lacks.)
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   version ??= (
-    JSON.parse(
-      fs.readFileSync(
-        path.join(path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))), '..', 'package.json'),
-        'utf8',
-      ),
-    ) as { version: string }
+    JSON.parse(fs.readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }
   ).version;
   return version;
 }

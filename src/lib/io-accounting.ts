@@ -21,6 +21,9 @@ export interface ServiceIo {
 export interface RequestIo {
   neon: ServiceIo;
   upstash: ServiceIo;
+  /** Calls to either service in flight now, and at most: 2 means Neon and Upstash overlapped. */
+  inFlight: number;
+  maxParallel: number;
   /** Origin of the Upstash REST URL, to tell its calls from others. */
   upstashOrigin: string;
 }
@@ -32,7 +35,7 @@ const service = (): ServiceIo => ({ count: 0, ms: 0, inFlight: 0, maxParallel: 0
 
 export function newRequestIo(upstashUrl: string | undefined): RequestIo {
   const upstashOrigin = upstashUrl && URL.canParse(upstashUrl) ? new URL(upstashUrl).origin : '';
-  return { neon: service(), upstash: service(), upstashOrigin };
+  return { neon: service(), upstash: service(), inFlight: 0, maxParallel: 0, upstashOrigin };
 }
 
 export function runWithIo<T>(io: RequestIo, work: () => T): T {
@@ -52,9 +55,11 @@ function installFetchProbe(): void {
     stats.count++;
     if (stats.inFlight++ === 0) stats.busySince = performance.now();
     stats.maxParallel = Math.max(stats.maxParallel, stats.inFlight);
+    io.maxParallel = Math.max(io.maxParallel, ++io.inFlight);
     try {
       return await original(input, init);
     } finally {
+      io.inFlight--;
       if (--stats.inFlight === 0) stats.ms += performance.now() - stats.busySince;
     }
   };

@@ -40,6 +40,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       ...(c.get('userId') ? { user_id: c.get('userId') } : {}),
       neon: { count: io.neon.count, ms: round(io.neon.ms), max_parallel: io.neon.maxParallel },
       upstash: { count: io.upstash.count, ms: round(io.upstash.ms), max_parallel: io.upstash.maxParallel },
+      io_max_parallel: io.maxParallel,
       ...(c.req.raw.cf?.colo ? { colo: c.req.raw.cf.colo } : {}),
     });
     (c.env.METRICS ? analyticsEngineMetrics(c.env.METRICS) : noMetrics).record({

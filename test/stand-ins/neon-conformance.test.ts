@@ -103,7 +103,12 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
         null,
       ],
     );
-    expect(row).toEqual({
+    // drizzle() swaps the driver's global parsers so dates come back as text (local-services.md):
+    // once any drizzle test has run, these two are strings. Either way they must be these instants.
+    const { at, day, ...rest } = row as { at: Date | string; day: Date | string };
+    expect(new Date(at).toISOString()).toBe('2024-05-06T07:08:09.123Z');
+    expect(day instanceof Date ? day.toISOString().slice(0, 10) : day).toBe('2024-02-29');
+    expect(rest).toEqual({
       big: '9007199254740993',
       num: '12345678901234567890.123456789',
       flag: false,
@@ -111,8 +116,6 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
       ints: [1, 2, 3],
       texts: ['a,b', 'c"d', ''],
       bytes: Buffer.from([0, 1, 254, 255]),
-      at: new Date('2024-05-06T07:08:09.123Z'),
-      day: new Date('2024-02-29T00:00:00.000Z'),
       id: '7c2f0f3e-5b0e-4b8a-9a53-4d1f3f0f6c11',
       nothing: null,
     });
