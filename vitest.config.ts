@@ -6,6 +6,7 @@ export const TEST_JWT_KEYS = 'test-1:test-secret-0123456789abcdef0123456789abcde
 
 export default defineConfig({
   test: {
+    reporters: ['default', './test/reporters/summary-line.ts'],
     projects: [
       {
         // The stand-ins themselves, driven from Node with the real client libraries.
@@ -15,6 +16,14 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // Node-side checks of what the Worker generates (the OpenAPI document).
+        test: {
+          name: 'contract',
+          include: ['test/contract/**/*.test.ts'],
+          environment: 'node',
         },
       },
       {
