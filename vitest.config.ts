@@ -1,8 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
-
-/** A JWT keyring for tests only (never a deployed secret). */
-export const TEST_JWT_KEYS = 'test-1:test-secret-0123456789abcdef0123456789abcdef';
+import { TEST_JWT_KEYS } from './test/helpers/constants.ts';
 
 export default defineConfig({
   test: {
@@ -42,6 +40,10 @@ export default defineConfig({
                   UPSTASH_REDIS_REST_TOKEN: standIns.upstashToken,
                   JWT_KEYS: TEST_JWT_KEYS,
                   CORS_ORIGINS: 'https://app.example.com',
+                  EMAIL_PROVIDER: 'outbox',
+                  EMAIL_OUTBOX_URL: `${standIns.neonUrl}/_control/outbox?ns=self`,
+                  // One round instead of six keeps the suite fast; the password tests use six.
+                  PASSWORD_HASH_ROUNDS: '1',
                   STANDINS_NEON_URL: standIns.neonUrl,
                   STANDINS_UPSTASH_URL: standIns.upstashUrl,
                   STANDINS_TEMPLATE: standIns.template,

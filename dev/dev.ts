@@ -105,6 +105,10 @@ try {
       vars.DATABASE_URL = 'postgresql://edgetask:local@localhost/edgetask';
       vars.NEON_FETCH_ENDPOINT = standIns.neonFetchEndpoint;
     }
+    if (!given.EMAIL_PROVIDER) {
+      vars.EMAIL_PROVIDER = 'outbox';
+      vars.EMAIL_OUTBOX_URL = `${standIns.neonUrl}/_control/outbox`;
+    }
     if (needUpstash) {
       vars.UPSTASH_REDIS_REST_URL = standIns.upstashUrl;
       vars.UPSTASH_REDIS_REST_TOKEN = standIns.upstashToken;
@@ -172,6 +176,7 @@ for (let i = 0; i < 600 && !stopping; i++) {
       say(`edgetask API  ${base}`);
       say(`API docs      ${base}/docs`);
       say(`OpenAPI       ${base}/openapi.json`);
+      if (vars.EMAIL_OUTBOX_URL) say(`Emails        ${vars.EMAIL_OUTBOX_URL} (verification links land here)`);
       say('Ctrl-C stops everything.');
       break;
     }

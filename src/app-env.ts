@@ -13,5 +13,11 @@ export interface AppEnv {
     deps: Deps;
     /** Set by the auth middleware once the bearer token is verified. */
     userId?: string;
+    /** The refresh-token family (session) the access token belongs to. */
+    sessionId?: string;
+    /** The access token's `ev` claim: the email address was verified when it was issued. */
+    emailVerified?: boolean;
+    /** RateLimit headers, kept here so error responses carry them too. */
+    rateLimitHeaders?: Record<string, string>;
   };
 }

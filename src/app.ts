@@ -6,6 +6,7 @@ import { requestId } from 'hono/request-id';
 import { version } from '../package.json';
 import type { AppEnv } from './app-env.ts';
 import type { DepsOverrides } from './deps.ts';
+import { authRouter } from './features/auth/auth.index.ts';
 import { healthRouter } from './features/health/health.index.ts';
 import { AppError } from './lib/errors.ts';
 import { withDeps } from './middleware/deps.ts';
@@ -26,6 +27,8 @@ export interface AppOptions {
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
+/** Auth bodies are a few short fields: a smaller limit is less to parse before the rate limit. */
+const MAX_AUTH_BODY_BYTES = 4 * 1024;
 
 /**
  * The whole API. Middleware order matters: the request id and request context wrap everything
@@ -41,9 +44,11 @@ export function createApp(options: AppOptions = {}) {
   app.use('/docs', docsSecureHeaders);
   app.use(corsAllowlist());
   app.use('/api/*', noStore, requireJsonBody, bodyLimit(MAX_BODY_BYTES), withDeps(options.deps));
+  app.use('/api/v1/auth/*', bodyLimit(MAX_AUTH_BODY_BYTES));
   app.use('/health/ready', noStore, withDeps(options.deps));
 
   app.route('/', healthRouter);
+  app.route('/', authRouter);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -62,7 +67,10 @@ export function createApp(options: AppOptions = {}) {
     },
     servers: [{ url: new URL(c.req.url).origin, description: 'This deployment' }],
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'Health', description: 'Liveness and readiness probes' }],
+    tags: [
+      { name: 'Auth', description: 'Accounts, sessions and tokens' },
+      { name: 'Health', description: 'Liveness and readiness probes' },
+    ],
   }));
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edgetask API reference' }));
 

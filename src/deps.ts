@@ -2,6 +2,7 @@ import { Redis } from '@upstash/redis/cloudflare';
 import { createDatabase, type Database } from './db/client.ts';
 import type { Bindings, Config } from './env.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
+import { outboxEmail, resendEmail, type EmailSender } from './lib/email.ts';
 import { uuidV7Ids, type IdGenerator } from './lib/ids.ts';
 import type { NeonQueryFunction } from '@neondatabase/serverless';
 
@@ -16,6 +17,7 @@ export interface Deps {
   redis: Redis;
   clock: Clock;
   ids: IdGenerator;
+  email: EmailSender;
 }
 
 export type DepsOverrides = (config: Config, env: Bindings) => Partial<Deps>;
@@ -29,6 +31,7 @@ export function createDeps(config: Config, env: Bindings, overrides?: DepsOverri
     redis: createRedis(config),
     clock: systemClock,
     ids: uuidV7Ids,
+    email: createEmail(config),
   };
   return { ...deps, ...overrides?.(config, env) };
 }
@@ -48,4 +51,10 @@ export function createRedis(config: Config): Redis {
     retry: { retries: 1, backoff: () => 50 },
     signal: () => AbortSignal.timeout(config.UPSTASH_TIMEOUT_MS),
   });
+}
+
+function createEmail(config: Config): EmailSender {
+  // The config schema guarantees the setting each provider needs.
+  if (config.EMAIL_PROVIDER === 'resend') return resendEmail(config.RESEND_API_KEY ?? '', config.EMAIL_FROM);
+  return outboxEmail(config.EMAIL_OUTBOX_URL ?? '');
 }

@@ -23,6 +23,15 @@ export interface Bindings {
   REQUIRE_VERIFIED_EMAIL?: string;
   UPSTASH_TIMEOUT_MS?: string;
   READY_TIMEOUT_MS?: string;
+  PASSWORD_HASH_ROUNDS?: string;
+  REFRESH_IDLE_DAYS?: string;
+  REFRESH_ABSOLUTE_DAYS?: string;
+  REFRESH_GRACE_SECONDS?: string;
+  EMAIL_PROVIDER?: string;
+  EMAIL_OUTBOX_URL?: string;
+  EMAIL_FROM?: string;
+  RESEND_API_KEY?: string;
+  APP_URL?: string;
   METRICS?: AnalyticsEngineDataset;
 }
 
@@ -74,24 +83,44 @@ const origins = z
     return list;
   });
 
-export const ConfigSchema = z.object({
-  APP_ENV: z.enum(['development', 'test', 'production']).default('production'),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
-  NEON_FETCH_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
-  JWT_KEYS: keyring,
-  JWT_ISSUER: z.string().min(1).default('edgetask'),
-  JWT_AUDIENCE: z.string().min(1).default('edgetask-api'),
-  CORS_ORIGINS: origins,
-  RATE_LIMIT_USER_PER_MINUTE: integer(1, 100_000, 100),
-  RATE_LIMIT_IP_PER_MINUTE: integer(1, 100_000, 20),
-  LOCKOUT_THRESHOLD: integer(1, 100, 5),
-  LOCKOUT_MINUTES: integer(1, 24 * 60, 15),
-  REQUIRE_VERIFIED_EMAIL: flag,
-  UPSTASH_TIMEOUT_MS: integer(50, 10_000, 1000),
-  READY_TIMEOUT_MS: integer(50, 10_000, 1500),
-});
+export const ConfigSchema = z
+  .object({
+    APP_ENV: z.enum(['development', 'test', 'production']).default('production'),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+    NEON_FETCH_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+    JWT_KEYS: keyring,
+    JWT_ISSUER: z.string().min(1).default('edgetask'),
+    JWT_AUDIENCE: z.string().min(1).default('edgetask-api'),
+    CORS_ORIGINS: origins,
+    RATE_LIMIT_USER_PER_MINUTE: integer(1, 100_000, 100),
+    RATE_LIMIT_IP_PER_MINUTE: integer(1, 100_000, 20),
+    LOCKOUT_THRESHOLD: integer(1, 100, 5),
+    LOCKOUT_MINUTES: integer(1, 24 * 60, 15),
+    REQUIRE_VERIFIED_EMAIL: flag,
+    UPSTASH_TIMEOUT_MS: integer(50, 10_000, 1000),
+    READY_TIMEOUT_MS: integer(50, 10_000, 1500),
+    /** Chained PBKDF2 rounds of 100,000 iterations: 6 is OWASP's 600,000 (docs/decisions/0004). */
+    PASSWORD_HASH_ROUNDS: integer(1, 20, 6),
+    REFRESH_IDLE_DAYS: integer(1, 365, 7),
+    REFRESH_ABSOLUTE_DAYS: integer(1, 365, 30),
+    REFRESH_GRACE_SECONDS: integer(0, 120, 10),
+    EMAIL_PROVIDER: z.enum(['outbox', 'resend']).default('outbox'),
+    EMAIL_OUTBOX_URL: z.url({ protocol: /^https?$/ }).optional(),
+    EMAIL_FROM: z.string().min(3).max(320).default('edgetask <no-reply@edgetask.invalid>'),
+    RESEND_API_KEY: z.string().min(1).optional(),
+    /** The client app that links in emails open (it then calls the API with the token). */
+    APP_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
+  })
+  .superRefine((config, ctx) => {
+    if (config.EMAIL_PROVIDER === 'outbox' && !config.EMAIL_OUTBOX_URL) {
+      ctx.addIssue({ code: 'custom', path: ['EMAIL_OUTBOX_URL'], message: 'required when EMAIL_PROVIDER is outbox' });
+    }
+    if (config.EMAIL_PROVIDER === 'resend' && !config.RESEND_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['RESEND_API_KEY'], message: 'required when EMAIL_PROVIDER is resend' });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 

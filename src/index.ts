@@ -1,8 +1,28 @@
 import { createApp } from './app.ts';
-import type { Bindings } from './env.ts';
+import { createDeps } from './deps.ts';
+import { loadConfig, type Bindings } from './env.ts';
+import { deleteExpiredTokens } from './features/auth/auth.service.ts';
+import { describeError, log } from './lib/log.ts';
 
 const app = createApp();
 
+/** The cron (wrangler.toml [triggers]): housekeeping that no request should pay for. */
+async function scheduled(controller: ScheduledController, env: Bindings): Promise<void> {
+  const config = loadConfig(env);
+  if (!config.ok) {
+    log('error', 'scheduled run skipped: configuration invalid', { problems: config.problems });
+    return;
+  }
+  try {
+    const deleted = await deleteExpiredTokens(createDeps(config.config, env));
+    log('info', 'scheduled cleanup', { cron: controller.cron, deleted });
+  } catch (error) {
+    log('error', 'scheduled cleanup failed', { cron: controller.cron, error: describeError(error) });
+    throw error;
+  }
+}
+
 export default {
   fetch: app.fetch,
+  scheduled,
 } satisfies ExportedHandler<Bindings>;

@@ -70,6 +70,8 @@ class Control {
   readonly latencyByNs = new Map<string, Partial<Record<Protocol, number>>>();
   readonly faults = new Map<string, Partial<Record<Protocol, Fault>>>();
   readonly counters = new Map<string, Record<Protocol, Counter> & { inFlight: number; maxInFlight: number }>();
+  /** Development email: what the Worker's outbox sender posted, per namespace, newest last. */
+  readonly outbox = new Map<string, { receivedAt: string; message: unknown }[]>();
 
   constructor(latency: Record<Protocol, number>) {
     this.latency = latency;
@@ -292,6 +294,23 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
         control.faults.set(ns, current);
         return { status: 200, body: current };
       }
+      case 'POST /_control/outbox': {
+        const message = json();
+        const list = control.outbox.get(ns) ?? [];
+        list.push({ receivedAt: new Date().toISOString(), message });
+        // A bounded mailbox: a long dev session must not grow without end.
+        if (list.length > 1000) list.splice(0, list.length - 1000);
+        control.outbox.set(ns, list);
+        return { status: 201, body: { ok: true } };
+      }
+      case 'GET /_control/outbox': {
+        const to = url.searchParams.get('to');
+        const list = (control.outbox.get(ns) ?? []).filter((m) => !to || (m.message as { to?: unknown }).to === to);
+        return { status: 200, body: { messages: list } };
+      }
+      case 'DELETE /_control/outbox':
+        control.outbox.delete(ns);
+        return { status: 200, body: { ok: true } };
       default: {
         const clone = /^POST \/_control\/databases\/([A-Za-z_][A-Za-z0-9_]{0,62})$/.exec(route);
         const template = url.searchParams.get('template');

@@ -148,6 +148,11 @@ export const refreshTokens = pgTable(
     ...timestamps,
     lastUsedAt: timestamp({ withTimezone: true, mode: 'date' }),
     revokedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    /**
+     * Why it stopped working. Only a token revoked because it was `rotated` gets the reuse grace
+     * window; one revoked by logout or reuse detection never works again.
+     */
+    revokedReason: text({ enum: ['rotated', 'logout', 'logout_all', 'reuse', 'password_change'] }),
     rotatedFrom: uuid().references((): AnyPgColumn => refreshTokens.id, { onDelete: 'set null' }),
   },
   (t) => [
@@ -155,6 +160,7 @@ export const refreshTokens = pgTable(
     index('refresh_tokens_user_idx').on(t.userId),
     index('refresh_tokens_family_idx').on(t.familyId),
     index('refresh_tokens_expires_idx').on(t.expiresAt),
+    check('refresh_tokens_revoked_consistent', sql`(${t.revokedAt} is null) = (${t.revokedReason} is null)`),
   ],
 );
 

@@ -22,6 +22,8 @@ export interface AccessClaims {
   exp: number;
   iss: string;
   aud: string;
+  /** Whether the email address was verified when the token was issued (REQUIRE_VERIFIED_EMAIL). */
+  ev: boolean;
 }
 
 export interface JwtSettings {
@@ -83,7 +85,7 @@ function epochSeconds(now: Date): number {
 }
 
 export async function signAccessToken(
-  subject: { userId: string; sessionId: string },
+  subject: { userId: string; sessionId: string; emailVerified: boolean },
   settings: JwtSettings,
   now: Date,
 ): Promise<{ token: string; expiresIn: number }> {
@@ -103,6 +105,7 @@ export async function signAccessToken(
     exp: iat + ttl,
     iss: settings.issuer,
     aud: settings.audience,
+    ev: subject.emailVerified,
   };
   const token = await Jwt.sign({ ...claims }, toJwk(key), ALG);
   return { token, expiresIn: ttl };
@@ -140,7 +143,7 @@ export async function verifyAccessToken(token: string, settings: JwtSettings, no
     throw unauthenticated();
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw unauthenticated();
-  const { sub, sid, jti, iat, exp, nbf, iss, aud } = payload as Record<string, unknown>;
+  const { sub, sid, jti, iat, exp, nbf, iss, aud, ev } = payload as Record<string, unknown>;
 
   const nowSeconds = epochSeconds(now);
   if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw unauthenticated();
@@ -162,8 +165,9 @@ export async function verifyAccessToken(token: string, settings: JwtSettings, no
     throw unauthenticated();
   }
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw unauthenticated();
+  if (typeof ev !== 'boolean') throw unauthenticated();
 
-  return { sub, sid, jti, iat: issuedAt, exp: expiresAt, iss: settings.issuer, aud };
+  return { sub, sid, jti, iat: issuedAt, exp: expiresAt, iss: settings.issuer, aud, ev };
 }
 
 // RFC 6750 section 2.1 writes b64token with "~+/" and "=" padding too; our tokens (JWS compact

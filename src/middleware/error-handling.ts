@@ -16,15 +16,16 @@ function context(c: Context<AppEnv>) {
  * of its internals.
  */
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+  const carried = c.get('rateLimitHeaders') ?? {};
   if (error instanceof AppError) {
     return problemResponse(
       problemBody(error.code, error.detail, context(c), { errors: error.errors, extensions: error.extensions }),
-      error.headers,
+      { ...carried, ...error.headers },
     );
   }
   if (error instanceof HTTPException && error.status < 500) {
     const [code, detail] = fromHttpException(error);
-    return problemResponse(problemBody(code, detail, context(c)));
+    return problemResponse(problemBody(code, detail, context(c)), carried);
   }
   log('error', 'unhandled error', {
     request_id: c.get('requestId'),

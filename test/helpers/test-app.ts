@@ -26,6 +26,8 @@ export interface TestApp {
     neon?: 'none' | 'down' | 'error' | 'hang';
     upstash?: 'none' | 'down' | 'error' | 'hang';
   }): Promise<void>;
+  /** Emails the app sent through the development outbox, oldest first. */
+  outbox(to?: string): Promise<OutboxMessage[]>;
 }
 
 export const BASE = 'https://edgetask.test';
@@ -54,6 +56,7 @@ export async function setupTestApp(
     ...env,
     DATABASE_URL: databaseUrl,
     UPSTASH_REDIS_REST_URL: `${env.STANDINS_UPSTASH_URL}/ns/${name}`,
+    EMAIL_OUTBOX_URL: `${env.STANDINS_NEON_URL}/_control/outbox?ns=${name}`,
     ...options.env,
   };
   const app = createApp(options);
@@ -63,7 +66,11 @@ export async function setupTestApp(
     env: bindings,
     async request(path, init) {
       const ctx = createExecutionContext();
-      const res = await app.request(new URL(path, BASE).toString(), init, bindings, ctx);
+      // Every request comes from a fresh client address unless the test names one, so per-IP
+      // limits only bite in the tests about them.
+      const headers = new Headers(init?.headers);
+      if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', randomIp());
+      const res = await app.request(new URL(path, BASE).toString(), { ...init, headers }, bindings, ctx);
       await waitOnExecutionContext(ctx);
       return res;
     },
@@ -73,6 +80,11 @@ export async function setupTestApp(
     },
     async resetCounters() {
       await control(`counters/reset?ns=${name}`, { method: 'POST' });
+    },
+    async outbox(to) {
+      const res = await control(`outbox?ns=${name}${to ? `&to=${encodeURIComponent(to)}` : ''}`);
+      const body = await res.json<{ messages: { message: OutboxMessage }[] }>();
+      return body.messages.map((m) => m.message);
     },
     async fault(faults) {
       const res = await control(`faults?ns=${name}`, { method: 'PUT', body: JSON.stringify(faults) });
@@ -89,4 +101,30 @@ export function json(body: unknown, init: RequestInit = {}): RequestInit {
     headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
     body: JSON.stringify(body),
   };
+}
+
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
+/** A clock tests move by hand: expiry and lockout without sleeping. */
+export class TestClock {
+  #now: number;
+  constructor(start = Date.now()) {
+    this.#now = start;
+  }
+  now(): Date {
+    return new Date(this.#now);
+  }
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+export interface OutboxMessage {
+  to: string;
+  subject: string;
+  text: string;
+  kind: string;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/errors.ts';
 import { bearerToken, signAccessToken, verifyAccessToken, type JwtSettings } from '../../src/lib/jwt.ts';
+import { b64url, craftJwt, jwtPart as part } from '../helpers/jwt.ts';
 
 // Two keys: the first signs, both verify (a rotation in progress).
 const CURRENT = { kid: 'key-2026-11', secret: 'current-secret-0123456789abcdef0123456789' };
@@ -15,14 +16,6 @@ const SESSION_ID = '0192f1c2-7a3b-7c4d-8e5f-ba9876543210';
 
 const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 
-function b64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
-const part = (value: unknown) => b64url(new TextEncoder().encode(JSON.stringify(value)));
-
 function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     sub: USER_ID,
@@ -32,26 +25,21 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
     exp: NOW_S + 900,
     iss: 'edgetask',
     aud: 'edgetask-api',
+    ev: false,
     ...overrides,
   };
 }
 
 /** A JWT built by hand, so each hostile token differs from a good one in exactly one way. */
-async function craft(
+function craft(
   payload: unknown,
   options: { header?: Record<string, unknown>; secret?: string; hash?: 'SHA-256' | 'SHA-512' } = {},
 ): Promise<string> {
-  const header = options.header ?? { alg: 'HS256', typ: 'JWT', kid: CURRENT.kid };
-  const input = `${part(header)}.${part(payload)}`;
-  const key = await crypto.subtle.importKey(
-    'raw',
-    new TextEncoder().encode(options.secret ?? CURRENT.secret),
-    { name: 'HMAC', hash: options.hash ?? 'SHA-256' },
-    false,
-    ['sign'],
-  );
-  const signature = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input));
-  return `${input}.${b64url(new Uint8Array(signature))}`;
+  return craftJwt(payload, {
+    header: options.header ?? { alg: 'HS256', typ: 'JWT', kid: CURRENT.kid },
+    secret: options.secret ?? CURRENT.secret,
+    ...(options.hash ? { hash: options.hash } : {}),
+  });
 }
 
 function decodePart(segment: string): unknown {
@@ -79,7 +67,11 @@ async function expectRefused(token: string, now: Date = NOW, settings: JwtSettin
 
 describe('signAccessToken', () => {
   it('signs HS256 with the first key, its kid in the header, and the claims we promise', async () => {
-    const { token, expiresIn } = await signAccessToken({ userId: USER_ID, sessionId: SESSION_ID }, SETTINGS, NOW);
+    const { token, expiresIn } = await signAccessToken(
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false },
+      SETTINGS,
+      NOW,
+    );
     expect(expiresIn).toBe(900);
     const [header, payload] = token.split('.');
     expect(decodePart(header!)).toEqual({ alg: 'HS256', typ: 'JWT', kid: CURRENT.kid });
@@ -91,17 +83,36 @@ describe('signAccessToken', () => {
       exp: NOW_S + 900,
       iss: 'edgetask',
       aud: 'edgetask-api',
+      ev: false,
     });
   });
 
+  it('carries whether the email was verified, and refuses a non-boolean ev', async () => {
+    const verified = await signAccessToken(
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: true },
+      SETTINGS,
+      NOW,
+    );
+    expect((await verifyAccessToken(verified.token, SETTINGS, NOW)).ev).toBe(true);
+    for (const ev of ['true', 1, null, undefined]) {
+      await expect(verifyAccessToken(await craft(claims({ ev })), SETTINGS, NOW)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+      });
+    }
+  });
+
   it('round-trips through verifyAccessToken', async () => {
-    const { token } = await signAccessToken({ userId: USER_ID, sessionId: SESSION_ID }, SETTINGS, NOW);
+    const { token } = await signAccessToken(
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false },
+      SETTINGS,
+      NOW,
+    );
     const verified = await verifyAccessToken(token, SETTINGS, at(60));
     expect(verified).toMatchObject({ sub: USER_ID, sid: SESSION_ID, iat: NOW_S, exp: NOW_S + 900 });
   });
 
   it('gives every token its own jti', async () => {
-    const subject = { userId: USER_ID, sessionId: SESSION_ID };
+    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false };
     const a = await verifyAccessToken((await signAccessToken(subject, SETTINGS, NOW)).token, SETTINGS, NOW);
     const b = await verifyAccessToken((await signAccessToken(subject, SETTINGS, NOW)).token, SETTINGS, NOW);
     expect(a.jti).not.toBe(b.jti);
@@ -109,13 +120,17 @@ describe('signAccessToken', () => {
 
   it('honours a shorter ttl', async () => {
     const settings = { ...SETTINGS, ttlSeconds: 300 };
-    const { token, expiresIn } = await signAccessToken({ userId: USER_ID, sessionId: SESSION_ID }, settings, NOW);
+    const { token, expiresIn } = await signAccessToken(
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false },
+      settings,
+      NOW,
+    );
     expect(expiresIn).toBe(300);
     expect((await verifyAccessToken(token, settings, NOW)).exp).toBe(NOW_S + 300);
   });
 
   it('refuses to issue a token it would not accept, or to sign without a key', async () => {
-    const subject = { userId: USER_ID, sessionId: SESSION_ID };
+    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false };
     await expect(signAccessToken(subject, { ...SETTINGS, ttlSeconds: 901 }, NOW)).rejects.toMatchObject({
       code: 'MISCONFIGURED',
     });
@@ -155,11 +170,11 @@ describe('verifyAccessToken accepts', () => {
   it('only the claims we issue, never extra payload members', async () => {
     const token = await craft(claims({ role: 'admin' }));
     const verified = await verifyAccessToken(token, SETTINGS, NOW);
-    expect(Object.keys(verified).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
+    expect(Object.keys(verified).sort()).toEqual(['aud', 'ev', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
   });
 
   it('by the injected clock alone, hours away from the system clock either way', async () => {
-    const subject = { userId: USER_ID, sessionId: SESSION_ID };
+    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false };
     for (const issuedAt of [new Date('2019-01-01T00:00:00Z'), at(6 * 3600), new Date('2040-06-01T00:00:00Z')]) {
       const { token } = await signAccessToken(subject, SETTINGS, issuedAt);
       const later = new Date(issuedAt.getTime() + 14 * 60_000);

@@ -1,0 +1,2 @@
+ALTER TABLE "refresh_tokens" ADD COLUMN "revoked_reason" text;--> statement-breakpoint
+ALTER TABLE "refresh_tokens" ADD CONSTRAINT "refresh_tokens_revoked_consistent" CHECK (("refresh_tokens"."revoked_at" is null) = ("refresh_tokens"."revoked_reason" is null));

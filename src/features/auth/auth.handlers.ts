@@ -1,0 +1,66 @@
+import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import type * as routes from './auth.routes.ts';
+import {
+  findUser,
+  loginUser,
+  logoutAllSessions,
+  logoutSession,
+  registerUser,
+  renewVerification,
+  rotateRefreshToken,
+  sendQuietly,
+  verifyEmail as redeemVerification,
+} from './auth.service.ts';
+
+export const register: AppRouteHandler<typeof routes.register> = async (c) => {
+  const deps = c.get('deps');
+  const { user, tokens, email } = await registerUser(deps, c.req.valid('json'));
+  c.executionCtx.waitUntil(sendQuietly(deps, email, c.get('requestId')));
+  c.header('Cache-Control', 'no-store');
+  return c.json({ ...tokens, user }, 201);
+};
+
+export const login: AppRouteHandler<typeof routes.login> = async (c) => {
+  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), (work) => {
+    c.executionCtx.waitUntil(work);
+  });
+  c.header('Cache-Control', 'no-store');
+  return c.json({ ...tokens, user }, 200);
+};
+
+export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
+  const tokens = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  c.header('Cache-Control', 'no-store');
+  return c.json(tokens, 200);
+};
+
+export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
+  await logoutSession(c.get('deps'), c.req.valid('json').refresh_token);
+  return c.body(null, 204);
+};
+
+export const logoutAll: AppRouteHandler<typeof routes.logoutAll> = async (c) => {
+  await logoutAllSessions(c.get('deps'), currentUser(c.get('userId')));
+  return c.body(null, 204);
+};
+
+export const me: AppRouteHandler<typeof routes.me> = async (c) => {
+  return c.json(await findUser(c.get('deps'), currentUser(c.get('userId'))), 200);
+};
+
+export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
+  return c.json(await redeemVerification(c.get('deps'), c.req.valid('json').token), 200);
+};
+
+export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
+  const deps = c.get('deps');
+  const { email, expiresAt } = await renewVerification(deps, currentUser(c.get('userId')));
+  c.executionCtx.waitUntil(sendQuietly(deps, email, c.get('requestId')));
+  return c.json({ status: 'sent' as const, expires_at: expiresAt.toISOString() }, 202);
+};
+
+/** The auth middleware ran before any handler that calls this. */
+function currentUser(userId: string | undefined): string {
+  if (!userId) throw new Error('handler reached without authentication');
+  return userId;
+}

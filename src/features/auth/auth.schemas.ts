@@ -1,0 +1,64 @@
+import { z } from '@hono/zod-openapi';
+import { text } from '../../lib/schemas.ts';
+
+export const EmailSchema = text(3, 254)
+  .pipe(z.email({ message: 'Must be an email address' }))
+  // Stored lower-cased: "Ann@Example.com" and "ann@example.com" are one account.
+  .transform((email) => email.toLowerCase())
+  .openapi({ format: 'email', example: 'ann@example.com' });
+
+/** The plan's "complexity at the API boundary": 8..128 characters, at least a letter and a digit. */
+export const NewPasswordSchema = text(8, 128)
+  .refine((p) => /\p{L}/u.test(p), { message: 'Must contain a letter' })
+  .refine((p) => /\p{N}/u.test(p), { message: 'Must contain a digit' })
+  .openapi({ format: 'password', example: 'correct horse 42' });
+
+/** At login any stored password is possible: only the length bound applies. */
+export const PasswordSchema = text(1, 128).openapi({ format: 'password', example: 'correct horse 42' });
+
+const OpaqueTokenSchema = text(1, 200).openapi({ example: 'yF2k6Zb0Qh3l8m1nXyJ5aT9sV4cW7eR0pL2oK8uI3gE' });
+
+export const RegisterBodySchema = z
+  .strictObject({
+    email: EmailSchema,
+    password: NewPasswordSchema,
+    full_name: text(1, 100).openapi({ example: 'Ann Smith' }),
+  })
+  .openapi('RegisterRequest');
+
+export const LoginBodySchema = z.strictObject({ email: EmailSchema, password: PasswordSchema }).openapi('LoginRequest');
+
+export const RefreshBodySchema = z.strictObject({ refresh_token: OpaqueTokenSchema }).openapi('RefreshRequest');
+
+export const LogoutBodySchema = z.strictObject({ refresh_token: OpaqueTokenSchema }).openapi('LogoutRequest');
+
+export const VerifyEmailBodySchema = z.strictObject({ token: OpaqueTokenSchema }).openapi('VerifyEmailRequest');
+
+const timestamp = z.iso.datetime().openapi({ example: '2026-11-27T12:00:00.000Z' });
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.email().max(254),
+    full_name: z.string().max(100),
+    is_active: z.boolean().openapi({ description: 'True once the email address is verified' }),
+    email_verified_at: timestamp.nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .openapi('User');
+
+export const TokenPairSchema = z
+  .object({
+    access_token: z.string().max(4096).openapi({ description: 'JWT, 15 minutes' }),
+    refresh_token: z.string().max(200).openapi({ description: 'Opaque; rotates on every refresh' }),
+    token_type: z.literal('Bearer'),
+    expires_in: z.int().min(1).max(900).openapi({ description: 'Seconds until the access token expires' }),
+  })
+  .openapi('TokenPair');
+
+export const AuthResponseSchema = TokenPairSchema.extend({ user: UserSchema }).openapi('AuthResponse');
+
+export const ResendResponseSchema = z
+  .object({ status: z.literal('sent'), expires_at: timestamp })
+  .openapi('ResendVerificationResponse');

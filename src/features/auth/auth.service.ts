@@ -1,0 +1,466 @@
+import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Deps } from '../../deps.ts';
+import { refreshTokens, emailVerificationTokens, users, type User } from '../../db/schema.ts';
+import { logEmailFailure, type EmailMessage } from '../../lib/email.ts';
+import { AppError } from '../../lib/errors.ts';
+import { describeError, log } from '../../lib/log.ts';
+import { signAccessToken } from '../../lib/jwt.ts';
+import { hashPassword, verifyAgainstDummy, verifyPassword, type PasswordPolicy } from '../../lib/password.ts';
+import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
+import { jwtSettings } from '../../middleware/auth.ts';
+
+/**
+ * Accounts and sessions. A session is a refresh-token family: login starts one, every refresh
+ * rotates within it, logout ends it. Every multi-row change is one statement or one db.batch (one
+ * transaction, one round trip): Neon's HTTP protocol has no interactive transactions.
+ */
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const VERIFICATION_TTL_MS = DAY_MS;
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  full_name: string;
+  is_active: boolean;
+  email_verified_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The user as clients see it: never the hash, the counters or the lock. */
+export function publicUser(
+  user: Pick<User, 'id' | 'email' | 'fullName' | 'isActive' | 'emailVerifiedAt' | 'createdAt' | 'updatedAt'>,
+): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    full_name: user.fullName,
+    is_active: user.isActive,
+    email_verified_at: user.emailVerifiedAt ? user.emailVerifiedAt.toISOString() : null,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+function passwordPolicy(deps: Deps): PasswordPolicy {
+  return { rounds: deps.config.PASSWORD_HASH_ROUNDS };
+}
+
+/** A new refresh token row for a family; the token itself goes to the client only. */
+function refreshRow(
+  deps: Deps,
+  userId: string,
+  familyId: string,
+  familyExpiresAt: Date,
+  now: Date,
+  rotatedFrom?: string,
+) {
+  const token = newOpaqueToken();
+  const idle = new Date(now.getTime() + deps.config.REFRESH_IDLE_DAYS * DAY_MS);
+  return {
+    token,
+    row: {
+      id: deps.ids.uuid(),
+      userId,
+      familyId,
+      tokenHash: hashToken(token),
+      expiresAt: idle < familyExpiresAt ? idle : familyExpiresAt,
+      familyExpiresAt,
+      createdAt: now,
+      ...(rotatedFrom ? { rotatedFrom } : {}),
+    },
+  };
+}
+
+async function tokenPair(
+  deps: Deps,
+  session: { userId: string; familyId: string; emailVerified: boolean },
+  refreshToken: string,
+  now: Date,
+): Promise<TokenPair> {
+  const { token, expiresIn } = await signAccessToken(
+    { userId: session.userId, sessionId: session.familyId, emailVerified: session.emailVerified },
+    jwtSettings(deps.config),
+    now,
+  );
+  return { access_token: token, refresh_token: refreshToken, token_type: 'Bearer', expires_in: expiresIn };
+}
+
+function verificationMessage(deps: Deps, to: string, token: string): EmailMessage {
+  const link = `${deps.config.APP_URL}/verify-email?token=${encodeURIComponent(token)}`;
+  return {
+    kind: 'verify-email',
+    to,
+    subject: 'Confirm your email address for edgetask',
+    text: `Open this link to confirm your email address (valid for 24 hours):\n\n${link}\n\nOr enter this code in the app: ${token}\n\nIf you did not sign up, ignore this message.`,
+  };
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const cause =
+    (error as { cause?: { code?: string; constraint?: string } }).cause ??
+    (error as { code?: string; constraint?: string });
+  return cause.code === '23505' && cause.constraint === constraint;
+}
+
+export async function registerUser(
+  deps: Deps,
+  input: { email: string; password: string; full_name: string },
+): Promise<{ user: PublicUser; tokens: TokenPair; email: EmailMessage }> {
+  const now = deps.clock.now();
+  const passwordHash = await hashPassword(input.password, passwordPolicy(deps));
+  const userId = deps.ids.uuid();
+  const familyId = deps.ids.uuid();
+  const familyExpiresAt = new Date(now.getTime() + deps.config.REFRESH_ABSOLUTE_DAYS * DAY_MS);
+  const refresh = refreshRow(deps, userId, familyId, familyExpiresAt, now);
+  const verification = newOpaqueToken();
+
+  let created: User | undefined;
+  try {
+    // The user, the verification token and the first session: all or nothing, one round trip.
+    const [inserted] = await deps.db.batch([
+      deps.db
+        .insert(users)
+        .values({
+          id: userId,
+          email: input.email,
+          passwordHash,
+          fullName: input.full_name,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(),
+      deps.db.insert(emailVerificationTokens).values({
+        id: deps.ids.uuid(),
+        userId,
+        tokenHash: hashToken(verification),
+        expiresAt: new Date(now.getTime() + VERIFICATION_TTL_MS),
+        createdAt: now,
+      }),
+      deps.db.insert(refreshTokens).values(refresh.row),
+    ]);
+    created = inserted[0];
+  } catch (error) {
+    if (isUniqueViolation(error, 'users_email_key')) {
+      throw new AppError('EMAIL_TAKEN', 'An account with this email address already exists.');
+    }
+    throw error;
+  }
+  if (!created) throw new Error('insert returned no user');
+  return {
+    user: publicUser(created),
+    tokens: await tokenPair(deps, { userId, familyId, emailVerified: false }, refresh.token, now),
+    email: verificationMessage(deps, input.email, verification),
+  };
+}
+
+/**
+ * `defer` runs work after the response (waitUntil): the failed-login count is written there, so a
+ * wrong password for a real account answers as fast as one for an unknown email.
+ */
+export async function loginUser(
+  deps: Deps,
+  input: { email: string; password: string },
+  defer: (work: Promise<unknown>) => void,
+): Promise<{ user: PublicUser; tokens: TokenPair }> {
+  const now = deps.clock.now();
+  const policy = passwordPolicy(deps);
+  const [user] = await deps.db.select().from(users).where(eq(users.email, input.email)).limit(1);
+  if (!user) {
+    // The same work as a real check, so response time does not tell which emails have accounts.
+    await verifyAgainstDummy(input.password, policy);
+    throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
+  }
+  const check = await verifyPassword(input.password, user.passwordHash, policy);
+  if (user.lockedUntil && user.lockedUntil > now) throw locked(user.lockedUntil, now);
+
+  if (!check.ok) {
+    const lockUntil = new Date(now.getTime() + deps.config.LOCKOUT_MINUTES * 60_000);
+    // One statement, so concurrent failures all count: an expired lock starts the count afresh,
+    // and reaching the threshold sets the lock.
+    const count = sql`case when ${users.lockedUntil} is not null and ${users.lockedUntil} <= ${now} then 1 else ${users.failedLoginCount} + 1 end`;
+    defer(
+      deps.db
+        .update(users)
+        .set({
+          failedLoginCount: count,
+          lockedUntil: sql`case when ${count} >= ${deps.config.LOCKOUT_THRESHOLD} then ${lockUntil} when ${users.lockedUntil} > ${now} then ${users.lockedUntil} else null end`,
+        })
+        .where(eq(users.id, user.id))
+        .catch((error: unknown) => {
+          log('error', 'failed login not recorded', { user_id: user.id, error: describeError(error) });
+        }),
+    );
+    throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
+  }
+
+  const familyId = deps.ids.uuid();
+  const familyExpiresAt = new Date(now.getTime() + deps.config.REFRESH_ABSOLUTE_DAYS * DAY_MS);
+  const refresh = refreshRow(deps, user.id, familyId, familyExpiresAt, now);
+  const rehash = check.needsRehash ? await hashPassword(input.password, policy) : undefined;
+  const [[updated]] = await deps.db.batch([
+    deps.db
+      .update(users)
+      .set({ failedLoginCount: 0, lockedUntil: null, ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}) })
+      .where(eq(users.id, user.id))
+      .returning(),
+    deps.db.insert(refreshTokens).values(refresh.row),
+  ]);
+  return {
+    user: publicUser(updated ?? user),
+    tokens: await tokenPair(
+      deps,
+      { userId: user.id, familyId, emailVerified: user.emailVerifiedAt !== null },
+      refresh.token,
+      now,
+    ),
+  };
+}
+
+function locked(until: Date, now: Date): AppError {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  return new AppError(
+    'ACCOUNT_LOCKED',
+    `Too many failed logins: the account is locked for ${Math.ceil(seconds / 60)} more minute(s).`,
+    {
+      headers: { 'Retry-After': String(seconds) },
+      extensions: { locked_until: until.toISOString() },
+    },
+  );
+}
+
+type RefreshOutcome = {
+  id: string;
+  user_id: string;
+  family_id: string;
+  expires_at: string;
+  family_expires_at: string;
+  revoked_reason: string | null;
+  email_verified: boolean;
+  rotated: number;
+};
+
+/**
+ * Rotation with reuse detection (RFC 9700 4.14.2), in one statement: the presented token is
+ * claimed (revoked as `rotated`) and its successor inserted only if it is live, or if it was
+ * rotated less than REFRESH_GRACE_SECONDS ago (two refreshes racing from one client both succeed:
+ * the second waits on the first's row lock, then finds the row within the grace window). A token
+ * presented after that, or one revoked by logout, revokes its whole family.
+ */
+export async function rotateRefreshToken(deps: Deps, presented: string): Promise<TokenPair> {
+  if (!OPAQUE_TOKEN.test(presented)) throw refreshInvalid();
+  const now = deps.clock.now();
+  const graceStart = new Date(now.getTime() - deps.config.REFRESH_GRACE_SECONDS * 1000);
+  const next = newOpaqueToken();
+  const idle = new Date(now.getTime() + deps.config.REFRESH_IDLE_DAYS * DAY_MS);
+  const presentedHash = hashToken(presented);
+
+  const result = await deps.db.execute<RefreshOutcome>(sql`
+    with target as (
+      select id, user_id, family_id, expires_at, family_expires_at, revoked_reason
+      from refresh_tokens where token_hash = ${presentedHash}
+    ),
+    claimed as (
+      update refresh_tokens
+         set revoked_at = coalesce(revoked_at, ${now}),
+             revoked_reason = coalesce(revoked_reason, 'rotated'),
+             last_used_at = ${now}
+       where token_hash = ${presentedHash}
+         and expires_at > ${now} and family_expires_at > ${now}
+         and (revoked_at is null or (revoked_reason = 'rotated' and revoked_at > ${graceStart}))
+      returning id, user_id, family_id, family_expires_at
+    ),
+    inserted as (
+      insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at, family_expires_at, created_at, rotated_from)
+      select ${deps.ids.uuid()}, user_id, family_id, ${hashToken(next)}, least(${idle}::timestamptz, family_expires_at), family_expires_at, ${now}, id
+      from claimed
+      returning id
+    )
+    select t.id, t.user_id, t.family_id, t.expires_at, t.family_expires_at, t.revoked_reason,
+           (select u.email_verified_at is not null from users u where u.id = t.user_id) as email_verified,
+           (select count(*) from inserted)::int as rotated
+    from target t`);
+  const outcome = result.rows[0];
+  if (!outcome) throw refreshInvalid();
+  if (outcome.rotated === 1) {
+    const session = { userId: outcome.user_id, familyId: outcome.family_id, emailVerified: outcome.email_verified };
+    return tokenPair(deps, session, next, now);
+  }
+
+  const expired = new Date(outcome.expires_at) <= now || new Date(outcome.family_expires_at) <= now;
+  if (expired && outcome.revoked_reason === null) throw refreshInvalid();
+  // Presented again after rotation (outside the grace window), or after the session was ended.
+  const reused = outcome.revoked_reason === 'rotated';
+  await revokeFamilies(deps, [outcome.family_id], reused ? 'reuse' : 'logout', now);
+  throw reused
+    ? new AppError(
+        'REFRESH_TOKEN_REUSED',
+        'This refresh token was already used; the session has been revoked. Log in again.',
+      )
+    : new AppError('REFRESH_TOKEN_REVOKED', 'This session has ended. Log in again.');
+}
+
+function refreshInvalid(): AppError {
+  return new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is unknown or expired. Log in again.');
+}
+
+type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'password_change';
+
+/** Ends sessions: every token of the families, including rotated ones (so no grace applies). */
+async function revokeFamilies(deps: Deps, familyIds: string[], reason: RevokeReason, now: Date): Promise<void> {
+  await deps.db
+    .update(refreshTokens)
+    .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: reason })
+    .where(
+      and(
+        inArray(refreshTokens.familyId, familyIds),
+        or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
+      ),
+    );
+}
+
+/** Logout: the family of the presented token ends. Unknown tokens are ignored (no oracle). */
+export async function logoutSession(deps: Deps, presented: string): Promise<void> {
+  if (!OPAQUE_TOKEN.test(presented)) return;
+  const now = deps.clock.now();
+  await deps.db
+    .update(refreshTokens)
+    .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'logout' })
+    .where(
+      and(
+        sql`${refreshTokens.familyId} = (select family_id from refresh_tokens where token_hash = ${hashToken(presented)})`,
+        or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
+      ),
+    );
+}
+
+export async function logoutAllSessions(deps: Deps, userId: string): Promise<void> {
+  const now = deps.clock.now();
+  await deps.db
+    .update(refreshTokens)
+    .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'logout_all' })
+    .where(
+      and(
+        eq(refreshTokens.userId, userId),
+        or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
+      ),
+    );
+}
+
+export async function findUser(deps: Deps, userId: string): Promise<PublicUser> {
+  const [user] = await deps.db.select().from(users).where(eq(users.id, userId)).limit(1);
+  // The token is valid but its user is gone (account deleted): treat it as unauthenticated.
+  if (!user)
+    throw new AppError('UNAUTHENTICATED', 'The account no longer exists.', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="edgetask", error="invalid_token"' },
+    });
+  return publicUser(user);
+}
+
+/** Redeems a verification token: single use, within 24 h; activates the account. One statement. */
+export async function verifyEmail(deps: Deps, presented: string): Promise<PublicUser> {
+  if (!OPAQUE_TOKEN.test(presented)) throw verificationInvalid();
+  const now = deps.clock.now();
+  const result = await deps.db.execute<{
+    id: string;
+    email: string;
+    full_name: string;
+    is_active: boolean;
+    email_verified_at: string;
+    created_at: string;
+    updated_at: string;
+  }>(sql`
+    with used as (
+      update email_verification_tokens set used_at = ${now}
+       where token_hash = ${hashToken(presented)} and used_at is null and expires_at > ${now}
+      returning user_id
+    )
+    update users set email_verified_at = coalesce(email_verified_at, ${now}), is_active = true, updated_at = ${now}
+     where id = (select user_id from used)
+    returning id, email, full_name, is_active, email_verified_at, created_at, updated_at`);
+  const row = result.rows[0];
+  if (!row) throw verificationInvalid();
+  return publicUser({
+    id: row.id,
+    email: row.email,
+    fullName: row.full_name,
+    isActive: row.is_active,
+    emailVerifiedAt: new Date(row.email_verified_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  });
+}
+
+function verificationInvalid(): AppError {
+  return new AppError(
+    'VERIFICATION_TOKEN_INVALID',
+    'This verification link is unknown, already used or expired. Ask for a new one.',
+  );
+}
+
+/** A fresh verification token (earlier unused ones stop working) and its message. */
+export async function renewVerification(deps: Deps, userId: string): Promise<{ email: EmailMessage; expiresAt: Date }> {
+  const user = await findUser(deps, userId);
+  if (user.email_verified_at) throw new AppError('ALREADY_VERIFIED', 'This email address is already verified.');
+  const now = deps.clock.now();
+  const token = newOpaqueToken();
+  const expiresAt = new Date(now.getTime() + VERIFICATION_TTL_MS);
+  await deps.db.batch([
+    deps.db
+      .update(emailVerificationTokens)
+      .set({ usedAt: now })
+      .where(and(eq(emailVerificationTokens.userId, userId), isNull(emailVerificationTokens.usedAt))),
+    deps.db
+      .insert(emailVerificationTokens)
+      .values({ id: deps.ids.uuid(), userId, tokenHash: hashToken(token), expiresAt, createdAt: now }),
+  ]);
+  return { email: verificationMessage(deps, user.email, token), expiresAt };
+}
+
+/**
+ * Sends after the response, through waitUntil: a failed send is logged (without the message) and
+ * loses nothing, because the account and its token are already stored and the user can resend.
+ */
+export async function sendQuietly(deps: Deps, message: EmailMessage, requestId?: string): Promise<void> {
+  try {
+    await deps.email.send(message);
+  } catch (error) {
+    logEmailFailure(message, error, requestId);
+  }
+}
+
+/**
+ * The cron's cleanup: verification tokens past expiry or used a day ago, and sessions with no
+ * live token left or past their absolute end. Revoked tokens of a live family stay: reuse
+ * detection needs them.
+ */
+export async function deleteExpiredTokens(deps: Deps): Promise<{ refreshTokens: number; verificationTokens: number }> {
+  const now = deps.clock.now();
+  const dayAgo = new Date(now.getTime() - DAY_MS);
+  const [refresh, verification] = await deps.db.batch([
+    deps.db
+      .delete(refreshTokens)
+      .where(
+        or(
+          sql`${refreshTokens.familyExpiresAt} <= ${now}`,
+          sql`not exists (select 1 from refresh_tokens live where live.family_id = ${refreshTokens.familyId} and live.revoked_at is null and live.expires_at > ${now})`,
+        ),
+      )
+      .returning({ id: refreshTokens.id }),
+    deps.db
+      .delete(emailVerificationTokens)
+      .where(
+        or(sql`${emailVerificationTokens.expiresAt} <= ${now}`, sql`${emailVerificationTokens.usedAt} <= ${dayAgo}`),
+      )
+      .returning({ id: emailVerificationTokens.id }),
+  ]);
+  return { refreshTokens: refresh.length, verificationTokens: verification.length };
+}

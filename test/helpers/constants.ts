@@ -1,0 +1,2 @@
+/** A JWT keyring for tests only (never a deployed secret); vitest.config.ts binds it. */
+export const TEST_JWT_KEYS = 'test-1:test-secret-0123456789abcdef0123456789abcdef';
