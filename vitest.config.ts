@@ -55,7 +55,12 @@ export default defineConfig({
         ],
         test: {
           name: 'worker',
-          include: ['test/integration/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/unit/**/*.test.ts',
+            // In-runtime measurements, only when asked for (npm run bench:auth).
+            ...(process.env.EDGETASK_BENCH === '1' ? ['bench/**/*.bench-test.ts'] : []),
+          ],
           globalSetup: ['test/global-setup.ts'],
           setupFiles: ['test/helpers/fail-on-console-error.ts'],
           testTimeout: 20_000,
