@@ -86,7 +86,8 @@ async function stop(code: number): Promise<never> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-const vars: Record<string, string> = { APP_ENV: 'development', ...given };
+// Email links point at a local client app unless APP_URL says otherwise.
+const vars: Record<string, string> = { APP_ENV: 'development', APP_URL: 'http://localhost:3000', ...given };
 try {
   if (needNeon || needUpstash) {
     const backend = (process.env.STANDINS_BACKEND ?? 'embedded') as BackendKind;
