@@ -58,6 +58,11 @@ const given = {
     'UPSTASH_REDIS_REST_TOKEN',
     'JWT_KEYS',
     'CORS_ORIGINS',
+    'EMAIL_PROVIDER',
+    'EMAIL_OUTBOX_URL',
+    'EMAIL_FROM',
+    'RESEND_API_KEY',
+    'APP_URL',
   ]),
 };
 function pickEnv(names: string[]): Record<string, string> {
