@@ -7,7 +7,9 @@ import { version } from '../package.json';
 import type { AppEnv } from './app-env.ts';
 import type { DepsOverrides } from './deps.ts';
 import { authRouter } from './features/auth/auth.index.ts';
+import { categoriesRouter } from './features/categories/categories.index.ts';
 import { healthRouter } from './features/health/health.index.ts';
+import { tasksRouter } from './features/tasks/tasks.index.ts';
 import { AppError } from './lib/errors.ts';
 import { withDeps } from './middleware/deps.ts';
 import { handleError, validationHook } from './middleware/error-handling.ts';
@@ -49,6 +51,8 @@ export function createApp(options: AppOptions = {}) {
 
   app.route('/', healthRouter);
   app.route('/', authRouter);
+  app.route('/', tasksRouter);
+  app.route('/', categoriesRouter);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -69,6 +73,8 @@ export function createApp(options: AppOptions = {}) {
     security: [{ bearerAuth: [] }],
     tags: [
       { name: 'Auth', description: 'Accounts, sessions and tokens' },
+      { name: 'Tasks', description: 'Your tasks: filters, sorting, pagination, optimistic locking, soft delete' },
+      { name: 'Categories', description: 'Your categories and their links to tasks' },
       { name: 'Health', description: 'Liveness and readiness probes' },
     ],
   }));

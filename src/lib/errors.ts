@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   ALREADY_VERIFIED: { status: 409, title: 'The email address is already verified' },
   VERIFICATION_TOKEN_INVALID: { status: 400, title: 'The verification token is unknown, used or expired' },
   ACCOUNT_LOCKED: { status: 423, title: 'The account is locked' },
+  LIMIT_REACHED: { status: 409, title: 'A per-account limit is reached' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   MISCONFIGURED: { status: 500, title: 'The service is misconfigured' },

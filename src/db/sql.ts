@@ -1,0 +1,28 @@
+import { sql, type SQL } from 'drizzle-orm';
+
+/** RFC 3339 in UTC with milliseconds, as the API writes every timestamp. */
+export function isoTimestamp(column: SQL): SQL {
+  return sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
+ * A task as the API returns it, built by Postgres as JSON (categories included), so reading a
+ * task with its categories stays one statement. `t` must be the alias of the tasks row.
+ */
+export const TASK_JSON = sql`json_build_object(
+  'id', t.id,
+  'user_id', t.user_id,
+  'title', t.title,
+  'description', t.description,
+  'status', t.status,
+  'priority', t.priority,
+  'due_date', ${isoTimestamp(sql`t.due_date`)},
+  'created_at', ${isoTimestamp(sql`t.created_at`)},
+  'updated_at', ${isoTimestamp(sql`t.updated_at`)},
+  'deleted_at', ${isoTimestamp(sql`t.deleted_at`)},
+  'version', t.version,
+  'categories', coalesce((
+    select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color) order by lower(c.name), c.id)
+      from task_categories tc join categories c on c.id = tc.category_id
+     where tc.task_id = t.id), '[]'::json)
+)`;

@@ -1,0 +1,47 @@
+import { createRoute } from '@hono/zod-openapi';
+import { errorResponses } from '../../lib/openapi.ts';
+import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
+import { rateLimitByUser } from '../../middleware/rate-limit.ts';
+import {
+  CategoryIdParamSchema,
+  CategoryListSchema,
+  CategorySchema,
+  CreateCategorySchema,
+} from './categories.schemas.ts';
+
+const json = <S>(schema: S) => ({ 'application/json': { schema } });
+const userRoute = { tags: ['Categories'], middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()] };
+
+export const createCategory = createRoute({
+  ...userRoute,
+  method: 'post',
+  path: '/api/v1/categories',
+  summary: 'Create a category',
+  description: 'Names are unique per user, ignoring case (409). Colour defaults to #6B7280.',
+  request: { body: { required: true, content: json(CreateCategorySchema) } },
+  responses: {
+    201: { description: 'Created', content: json(CategorySchema) },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
+  },
+});
+
+export const listCategories = createRoute({
+  ...userRoute,
+  method: 'get',
+  path: '/api/v1/categories',
+  summary: 'List your categories',
+  responses: {
+    200: { description: 'By name', content: json(CategoryListSchema) },
+    ...errorResponses(401, 403, 429, 500),
+  },
+});
+
+export const deleteCategory = createRoute({
+  ...userRoute,
+  method: 'delete',
+  path: '/api/v1/categories/{cat_id}',
+  summary: 'Delete a category',
+  description: 'Removes it from every task; the tasks stay.',
+  request: { params: CategoryIdParamSchema },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+});

@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import type { Deps } from '../../deps.ts';
+import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
+import { AppError } from '../../lib/errors.ts';
+import type { TaskJson } from '../tasks/tasks.schemas.ts';
+import type { CategoryJson } from './categories.schemas.ts';
+
+/**
+ * Per-user categories and their links to tasks. As with tasks, every operation is one statement
+ * that also tells 404 (missing) from 403 (someone else's) for each side it touches.
+ */
+
+export const MAX_CATEGORIES_PER_USER = 200;
+
+const CATEGORY_JSON = sql`json_build_object('id', c.id, 'user_id', c.user_id, 'name', c.name, 'color', c.color, 'created_at', ${isoTimestamp(sql`c.created_at`)})`;
+
+function isNameTaken(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause;
+  return cause?.code === '23505' && cause.constraint === 'categories_user_name_key';
+}
+
+export async function createCategory(
+  deps: Deps,
+  userId: string,
+  input: { name: string; color: string },
+): Promise<CategoryJson> {
+  const now = deps.clock.now();
+  let result;
+  try {
+    result = await deps.db.execute<{ category: CategoryJson | null }>(sql`
+      with inserted as (
+        insert into categories (id, user_id, name, color, created_at)
+        select ${deps.ids.uuid()}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}
+         where (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER}
+        returning *
+      )
+      select (select ${CATEGORY_JSON} from inserted c) as category`);
+  } catch (error) {
+    if (isNameTaken(error))
+      throw new AppError('CONFLICT', `You already have a category named "${input.name}" (names ignore case).`);
+    throw error;
+  }
+  const category = result.rows[0]?.category;
+  if (!category) {
+    throw new AppError(
+      'LIMIT_REACHED',
+      `You have ${MAX_CATEGORIES_PER_USER} categories, the most one account may keep.`,
+    );
+  }
+  return category;
+}
+
+export async function listCategories(deps: Deps, userId: string): Promise<CategoryJson[]> {
+  const result = await deps.db.execute<{ items: CategoryJson[] }>(sql`
+    select coalesce(json_agg(${CATEGORY_JSON} order by lower(c.name), c.id), '[]'::json) as items
+      from categories c where c.user_id = ${userId}`);
+  return result.rows[0]?.items ?? [];
+}
+
+/** Deleting a category removes its links (foreign-key cascade); the tasks themselves stay. */
+export async function deleteCategory(deps: Deps, userId: string, categoryId: string): Promise<void> {
+  const result = await deps.db.execute<{ owner: string | null; deleted: number }>(sql`
+    with target as (select user_id from categories where id = ${categoryId}),
+    deleted as (delete from categories where id = ${categoryId} and user_id = ${userId} returning id)
+    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
+  const row = result.rows[0];
+  if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
+  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
+  if (row.deleted !== 1) throw new AppError('NOT_FOUND', 'No such category.');
+}
+
+type LinkOutcome = {
+  task_owner: string | null;
+  category_owner: string | null;
+  changed: number;
+  task: TaskJson | null;
+  category: { id: string; name: string; color: string } | null;
+};
+
+function checkBothSides(row: LinkOutcome | undefined, userId: string): void {
+  if (!row?.task_owner) throw new AppError('NOT_FOUND', 'No such task.');
+  if (!row.category_owner) throw new AppError('NOT_FOUND', 'No such category.');
+  if (row.task_owner !== userId) throw new AppError('FORBIDDEN', 'This task belongs to another user.');
+  if (row.category_owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
+}
+
+/** Links a category to a task: both must exist and be the caller's; a second link is 409. */
+export async function assignCategory(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  categoryId: string,
+): Promise<TaskJson> {
+  const now = deps.clock.now();
+  const result = await deps.db.execute<LinkOutcome>(sql`
+    with task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
+    category as (select id, user_id, name, color from categories where id = ${categoryId}),
+    linked as (
+      insert into task_categories (task_id, category_id, created_at)
+      select task.id, category.id, ${now} from task, category
+       where task.user_id = ${userId} and category.user_id = ${userId}
+      on conflict do nothing
+      returning task_id
+    )
+    select (select user_id from task) as task_owner,
+           (select user_id from category) as category_owner,
+           (select count(*) from linked)::int as changed,
+           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null) as task,
+           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`);
+  const row = result.rows[0];
+  checkBothSides(row, userId);
+  if (row?.changed !== 1 || !row.task || !row.category) {
+    throw new AppError('CONFLICT', 'This category is already assigned to this task.');
+  }
+  // The statement's own insert is invisible to its other parts: add the new link to what it read.
+  const categories = [...row.task.categories, row.category].sort(
+    (a, b) => compare(a.name.toLowerCase(), b.name.toLowerCase()) || compare(a.id, b.id),
+  );
+  return { ...row.task, categories };
+}
+
+export async function removeCategory(deps: Deps, userId: string, taskId: string, categoryId: string): Promise<void> {
+  const result = await deps.db.execute<LinkOutcome>(sql`
+    with task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
+    category as (select id, user_id from categories where id = ${categoryId}),
+    unlinked as (
+      delete from task_categories
+       where task_id = ${taskId} and category_id = ${categoryId}
+         and exists (select 1 from task where user_id = ${userId})
+         and exists (select 1 from category where user_id = ${userId})
+      returning task_id
+    )
+    select (select user_id from task) as task_owner,
+           (select user_id from category) as category_owner,
+           (select count(*) from unlinked)::int as changed,
+           null::json as task, null::json as category`);
+  const row = result.rows[0];
+  checkBothSides(row, userId);
+  if (row?.changed !== 1) throw new AppError('NOT_FOUND', 'This category is not assigned to this task.');
+}
+
+/** Code-point order, like the database's `order by lower(name), id` under the C collation. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,44 @@
+import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import { assignCategory as link, removeCategory as unlink } from '../categories/categories.service.ts';
+import type * as routes from './tasks.routes.ts';
+import * as tasks from './tasks.service.ts';
+
+/** The auth middleware runs before every task route; a handler without a user is a wiring bug. */
+function userOf(userId: string | undefined): string {
+  if (!userId) throw new Error('task route reached without authentication');
+  return userId;
+}
+
+export const createTask: AppRouteHandler<typeof routes.createTask> = async (c) => {
+  const task = await tasks.createTask(c.get('deps'), userOf(c.get('userId')), c.req.valid('json'));
+  c.header('Location', `/api/v1/tasks/${task.id}`);
+  return c.json(task, 201);
+};
+
+export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) =>
+  c.json(await tasks.listTasks(c.get('deps'), userOf(c.get('userId')), c.req.valid('query')), 200);
+
+export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) =>
+  c.json(await tasks.getTask(c.get('deps'), userOf(c.get('userId')), c.req.valid('param').task_id), 200);
+
+export const updateTask: AppRouteHandler<typeof routes.updateTask> = async (c) =>
+  c.json(
+    await tasks.updateTask(c.get('deps'), userOf(c.get('userId')), c.req.valid('param').task_id, c.req.valid('json')),
+    200,
+  );
+
+export const deleteTask: AppRouteHandler<typeof routes.deleteTask> = async (c) => {
+  await tasks.deleteTask(c.get('deps'), userOf(c.get('userId')), c.req.valid('param').task_id);
+  return c.body(null, 204);
+};
+
+export const assignCategory: AppRouteHandler<typeof routes.assignCategory> = async (c) => {
+  const { task_id, cat_id } = c.req.valid('param');
+  return c.json(await link(c.get('deps'), userOf(c.get('userId')), task_id, cat_id), 200);
+};
+
+export const removeCategory: AppRouteHandler<typeof routes.removeCategory> = async (c) => {
+  const { task_id, cat_id } = c.req.valid('param');
+  await unlink(c.get('deps'), userOf(c.get('userId')), task_id, cat_id);
+  return c.body(null, 204);
+};

@@ -1,0 +1,14 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../app-env.ts';
+import { validationHook } from '../../middleware/error-handling.ts';
+import * as handlers from './tasks.handlers.ts';
+import * as routes from './tasks.routes.ts';
+
+export const tasksRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(routes.createTask, handlers.createTask)
+  .openapi(routes.listTasks, handlers.listTasks)
+  .openapi(routes.getTask, handlers.getTask)
+  .openapi(routes.updateTask, handlers.updateTask)
+  .openapi(routes.deleteTask, handlers.deleteTask)
+  .openapi(routes.assignCategory, handlers.assignCategory)
+  .openapi(routes.removeCategory, handlers.removeCategory);

@@ -1,0 +1,102 @@
+import { createRoute } from '@hono/zod-openapi';
+import { errorResponses } from '../../lib/openapi.ts';
+import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
+import { rateLimitByUser } from '../../middleware/rate-limit.ts';
+import {
+  CreateTaskSchema,
+  ListTasksQuerySchema,
+  TaskCategoryParamSchema,
+  TaskIdParamSchema,
+  TaskPageSchema,
+  TaskSchema,
+  UpdateTaskSchema,
+} from './tasks.schemas.ts';
+
+const json = <S>(schema: S) => ({ 'application/json': { schema } });
+const userRoute = { tags: ['Tasks'], middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()] };
+
+export const createTask = createRoute({
+  ...userRoute,
+  method: 'post',
+  path: '/api/v1/tasks',
+  summary: 'Create a task',
+  description: 'Priority defaults to medium and status to todo; due_date, when given, must be in the future.',
+  request: { body: { required: true, content: json(CreateTaskSchema) } },
+  responses: {
+    201: { description: 'Created', content: json(TaskSchema) },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
+  },
+});
+
+export const listTasks = createRoute({
+  ...userRoute,
+  method: 'get',
+  path: '/api/v1/tasks',
+  summary: 'List tasks',
+  description:
+    'Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page.',
+  request: { query: ListTasksQuerySchema },
+  responses: {
+    200: { description: 'A page of tasks', content: json(TaskPageSchema) },
+    ...errorResponses(400, 401, 403, 429, 500),
+  },
+});
+
+export const getTask = createRoute({
+  ...userRoute,
+  method: 'get',
+  path: '/api/v1/tasks/{task_id}',
+  summary: 'Get a task with its categories',
+  request: { params: TaskIdParamSchema },
+  responses: {
+    200: { description: 'The task', content: json(TaskSchema) },
+    ...errorResponses(400, 401, 403, 404, 429, 500),
+  },
+});
+
+export const updateTask = createRoute({
+  ...userRoute,
+  method: 'patch',
+  path: '/api/v1/tasks/{task_id}',
+  summary: 'Update a task',
+  description:
+    'Partial update. `version` must be the version you read: on success it increments; if the task changed since, 409 with `current_version`.',
+  request: { params: TaskIdParamSchema, body: { required: true, content: json(UpdateTaskSchema) } },
+  responses: {
+    200: { description: 'The updated task', content: json(TaskSchema) },
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+  },
+});
+
+export const deleteTask = createRoute({
+  ...userRoute,
+  method: 'delete',
+  path: '/api/v1/tasks/{task_id}',
+  summary: 'Delete a task (soft)',
+  request: { params: TaskIdParamSchema },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+});
+
+export const assignCategory = createRoute({
+  ...userRoute,
+  tags: ['Tasks', 'Categories'],
+  method: 'post',
+  path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
+  summary: 'Assign a category to a task',
+  description: 'Both must be yours (403 otherwise) and exist (404); assigning twice is 409.',
+  request: { params: TaskCategoryParamSchema },
+  responses: {
+    200: { description: 'The task with its categories', content: json(TaskSchema) },
+    ...errorResponses(400, 401, 403, 404, 409, 429, 500),
+  },
+});
+
+export const removeCategory = createRoute({
+  ...userRoute,
+  tags: ['Tasks', 'Categories'],
+  method: 'delete',
+  path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
+  summary: 'Remove a category from a task',
+  request: { params: TaskCategoryParamSchema },
+  responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+});

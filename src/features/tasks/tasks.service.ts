@@ -1,0 +1,197 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Deps } from '../../deps.ts';
+import { TASK_JSON } from '../../db/sql.ts';
+import { AppError } from '../../lib/errors.ts';
+import type { ListTasksQuery, TaskJson } from './tasks.schemas.ts';
+
+/**
+ * Tasks, one Neon round trip per operation: every read and write is a single statement whose CTEs
+ * also tell a missing task (404) from another user's (403), and a stale version (409) from success.
+ * Soft-deleted tasks are invisible everywhere.
+ */
+
+/** A cap per user against abuse; far above what a person keeps. */
+export const MAX_LIVE_TASKS_PER_USER = 10_000;
+
+type Owned = {
+  owner: string | null;
+  task: TaskJson | null;
+};
+
+function notFound(): AppError {
+  return new AppError('NOT_FOUND', 'No such task.');
+}
+
+function forbidden(): AppError {
+  return new AppError('FORBIDDEN', 'This task belongs to another user.');
+}
+
+/** 404 when it does not exist (or is deleted), 403 when it is someone else's. */
+function checkOwner(owner: string | null, userId: string): void {
+  if (owner === null) throw notFound();
+  if (owner !== userId) throw forbidden();
+}
+
+function assertFuture(dueDate: string | null | undefined, now: Date): void {
+  if (dueDate && Date.parse(dueDate) <= now.getTime()) {
+    throw new AppError('VALIDATION_FAILED', 'One or more fields are invalid.', {
+      errors: [{ pointer: '/body/due_date', message: 'Must be in the future' }],
+    });
+  }
+}
+
+export async function createTask(
+  deps: Deps,
+  userId: string,
+  input: {
+    title: string;
+    description?: string | null | undefined;
+    due_date?: string | null | undefined;
+    priority: string;
+  },
+): Promise<TaskJson> {
+  const now = deps.clock.now();
+  assertFuture(input.due_date, now);
+  const result = await deps.db.execute<{ task: TaskJson | null }>(sql`
+    with inserted as (
+      insert into tasks (id, user_id, title, description, priority, due_date, created_at, updated_at)
+      select ${deps.ids.uuid()}, ${userId}, ${input.title}, ${input.description ?? null}, ${input.priority}::task_priority,
+             ${input.due_date ?? null}::timestamptz, ${now}, ${now}
+       where (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
+      returning *
+    )
+    select (select ${TASK_JSON} from inserted t) as task`);
+  const task = result.rows[0]?.task;
+  if (!task) {
+    throw new AppError(
+      'LIMIT_REACHED',
+      `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some first.`,
+    );
+  }
+  // Created this instant, so no category yet: the JSON built from the inserted row is complete.
+  return task;
+}
+
+export async function getTask(deps: Deps, userId: string, taskId: string): Promise<TaskJson> {
+  const result = await deps.db.execute<Owned>(sql`
+    select t.user_id as owner, case when t.user_id = ${userId} then ${TASK_JSON} end as task
+      from tasks t where t.id = ${taskId} and t.deleted_at is null`);
+  const row = result.rows[0];
+  checkOwner(row?.owner ?? null, userId);
+  if (!row?.task) throw notFound();
+  return row.task;
+}
+
+const SORT_COLUMNS: Record<string, SQL> = {
+  created_at: sql`t.created_at`,
+  updated_at: sql`t.updated_at`,
+  due_date: sql`t.due_date`,
+  priority: sql`t.priority`,
+  status: sql`t.status`,
+  title: sql`lower(t.title)`,
+};
+
+export async function listTasks(
+  deps: Deps,
+  userId: string,
+  query: ListTasksQuery,
+): Promise<{ items: TaskJson[]; total: number; page: number; limit: number }> {
+  const descending = query.sort.startsWith('-');
+  const column = SORT_COLUMNS[query.sort.replace(/^-/, '')];
+  if (!column)
+    throw new AppError('VALIDATION_FAILED', 'Unknown sort.', {
+      errors: [{ pointer: '/query/sort', message: 'Unknown sort field' }],
+    });
+  const direction = descending ? sql`desc` : sql`asc`;
+  // Tasks without a due date come last whichever way due dates are sorted.
+  const order = sql`${column} ${direction} nulls last, t.id ${direction}`;
+
+  const filters: SQL[] = [sql`t.user_id = ${userId}`, sql`t.deleted_at is null`];
+  if (query.status) filters.push(sql`t.status = ${query.status}::task_status`);
+  if (query.priority) filters.push(sql`t.priority = ${query.priority}::task_priority`);
+  if (query.due_from) filters.push(sql`t.due_date >= ${query.due_from}::timestamptz`);
+  if (query.due_to) filters.push(sql`t.due_date <= ${query.due_to}::timestamptz`);
+  if (query.category_id) {
+    filters.push(
+      sql`exists (select 1 from task_categories tc where tc.task_id = t.id and tc.category_id = ${query.category_id})`,
+    );
+  }
+  const where = sql.join(filters, sql` and `);
+  const offset = (query.page - 1) * query.limit;
+
+  // The page and the total in one statement, so an empty page past the end still has its total.
+  const result = await deps.db.execute<{ total: number; items: TaskJson[] }>(sql`
+    with page as (
+      select ${TASK_JSON} as task from tasks t where ${where} order by ${order} limit ${query.limit} offset ${offset}
+    )
+    select (select count(*) from tasks t where ${where})::int as total,
+           coalesce((select json_agg(task) from page), '[]'::json) as items`);
+  const row = result.rows[0];
+  return { items: row?.items ?? [], total: row?.total ?? 0, page: query.page, limit: query.limit };
+}
+
+export interface TaskChanges {
+  title?: string | undefined;
+  description?: string | null | undefined;
+  due_date?: string | null | undefined;
+  priority?: string | undefined;
+  status?: string | undefined;
+  version: number;
+}
+
+/**
+ * Optimistic locking: the update applies only if `version` is the current one, then increments it.
+ * N concurrent PATCHes with the same version: the row lock serialises them and exactly one matches.
+ */
+export async function updateTask(deps: Deps, userId: string, taskId: string, changes: TaskChanges): Promise<TaskJson> {
+  const now = deps.clock.now();
+  assertFuture(changes.due_date, now);
+  const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`];
+  if (changes.title !== undefined) sets.push(sql`title = ${changes.title}`);
+  if (changes.description !== undefined) sets.push(sql`description = ${changes.description}`);
+  if (changes.due_date !== undefined) sets.push(sql`due_date = ${changes.due_date}::timestamptz`);
+  if (changes.priority !== undefined) sets.push(sql`priority = ${changes.priority}::task_priority`);
+  if (changes.status !== undefined) sets.push(sql`status = ${changes.status}::task_status`);
+
+  const result = await deps.db.execute<{
+    owner: string | null;
+    current_version: number | null;
+    task: TaskJson | null;
+  }>(sql`
+    with target as (select user_id, version from tasks where id = ${taskId} and deleted_at is null),
+    updated as (
+      update tasks t set ${sql.join(sets, sql`, `)}
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and t.version = ${changes.version}
+      returning t.*
+    )
+    select (select user_id from target) as owner,
+           (select version from target) as current_version,
+           (select ${TASK_JSON} from updated t) as task`);
+  const row = result.rows[0];
+  checkOwner(row?.owner ?? null, userId);
+  if (!row?.task) {
+    // The version moved on (or the task was deleted meanwhile): say which version is current.
+    throw new AppError('CONFLICT', 'The task changed since you read it. Read it again and reapply your change.', {
+      extensions: {
+        current_version: row?.current_version === changes.version ? changes.version + 1 : row?.current_version,
+      },
+    });
+  }
+  return row.task;
+}
+
+export async function deleteTask(deps: Deps, userId: string, taskId: string): Promise<void> {
+  const now = deps.clock.now();
+  const result = await deps.db.execute<{ owner: string | null; deleted: number }>(sql`
+    with target as (select user_id from tasks where id = ${taskId} and deleted_at is null),
+    deleted as (
+      update tasks set deleted_at = ${now}, updated_at = ${now}, version = version + 1
+       where id = ${taskId} and user_id = ${userId} and deleted_at is null
+      returning id
+    )
+    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
+  const row = result.rows[0];
+  checkOwner(row?.owner ?? null, userId);
+  // Deleted by a concurrent request in between: it is gone either way.
+  if (row?.deleted !== 1) throw notFound();
+}

@@ -1,0 +1,164 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { register, type Registered } from '../helpers/auth.ts';
+import { as, createCategory, createTask, type Problem, type TaskBody } from '../helpers/tasks.ts';
+import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
+
+let app: TestApp;
+let ann: Registered;
+let bob: Registered;
+
+beforeAll(async () => {
+  app = await setupTestApp();
+  [ann, bob] = await Promise.all([register(app), register(app)]);
+});
+
+describe('categories', () => {
+  it('creates with a default colour, lists by name, per user', async () => {
+    const res = await as(app, ann.accessToken).post('/api/v1/categories', { name: 'Zeta' });
+    expect(res.status).toBe(201);
+    const zeta = await res.json<{ id: string; user_id: string; name: string; color: string; created_at: string }>();
+    expect(zeta).toMatchObject({ user_id: ann.userId, name: 'Zeta', color: '#6B7280' });
+    await createCategory(app, ann.accessToken, 'alpha', '#12ab34');
+    await createCategory(app, bob.accessToken, 'Bob only');
+    const list = await (
+      await as(app, ann.accessToken).get('/api/v1/categories')
+    ).json<{ items: { name: string; color: string }[] }>();
+    expect(list.items.map((c) => [c.name, c.color])).toEqual([
+      ['alpha', '#12AB34'],
+      ['Zeta', '#6B7280'],
+    ]);
+  });
+
+  it('409 for a name the user already has, in any case; another user may use it', async () => {
+    await createCategory(app, ann.accessToken, 'Errands');
+    const dup = await as(app, ann.accessToken).post('/api/v1/categories', { name: 'ERRANDS' });
+    expect(dup.status).toBe(409);
+    expect((await dup.json<Problem>()).code).toBe('CONFLICT');
+    await createCategory(app, bob.accessToken, 'Errands');
+    const rows = await app.sql`select count(*)::int as n from categories where lower(name) = 'errands'`;
+    expect(rows[0]?.n).toBe(2);
+  });
+
+  it.each([
+    ['a 2-character name', { name: 'ab' }, '/body/name'],
+    ['a 51-character name', { name: 'x'.repeat(51) }, '/body/name'],
+    ['a bad colour', { name: 'Valid', color: 'red' }, '/body/color'],
+    ['a short colour', { name: 'Valid', color: '#fff' }, '/body/color'],
+    ['an unknown field', { name: 'Valid', user_id: 'x' }, '/body'],
+  ])('400 for %s', async (_what, body, pointer) => {
+    const res = await as(app, ann.accessToken).post('/api/v1/categories', body);
+    expect(res.status).toBe(400);
+    expect((await res.json<Problem>()).errors?.map((e) => e.pointer)).toContain(pointer);
+  });
+
+  it("delete: 204 and its links go, the tasks stay; 403 for another user's, 404 for a missing one", async () => {
+    const category = await createCategory(app, ann.accessToken, 'Temporary');
+    const task = await createTask(app, ann.accessToken);
+    await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${category.id}`);
+    expect((await as(app, bob.accessToken).delete(`/api/v1/categories/${category.id}`)).status).toBe(403);
+    expect(await app.sql`select 1 from categories where id = ${category.id}`).toHaveLength(1);
+    expect((await as(app, ann.accessToken).delete(`/api/v1/categories/${category.id}`)).status).toBe(204);
+    expect(await app.sql`select 1 from task_categories where category_id = ${category.id}`).toEqual([]);
+    const after = await (await as(app, ann.accessToken).get(`/api/v1/tasks/${task.id}`)).json<TaskBody>();
+    expect(after.categories).toEqual([]);
+    expect((await as(app, ann.accessToken).delete(`/api/v1/categories/${category.id}`)).status).toBe(404);
+    expect((await as(app, ann.accessToken).delete('/api/v1/categories/not-a-uuid')).status).toBe(400);
+  });
+});
+
+describe('assigning categories to tasks', () => {
+  it('200 with the task and its categories; a second assignment is 409', async () => {
+    const task = await createTask(app, ann.accessToken);
+    const home = await createCategory(app, ann.accessToken, 'Home');
+    const garden = await createCategory(app, ann.accessToken, 'garden');
+    await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${home.id}`);
+    const res = await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${garden.id}`);
+    expect(res.status).toBe(200);
+    const body = await res.json<TaskBody>();
+    expect(body.id).toBe(task.id);
+    expect(body.categories.map((c) => c.name)).toEqual(['garden', 'Home']);
+    const again = await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${home.id}`);
+    expect(again.status).toBe(409);
+    expect(await app.sql`select 1 from task_categories where task_id = ${task.id}`).toHaveLength(2);
+  });
+
+  it("checks both sides: 403 for another user's task or category, 404 for missing ones, nothing linked", async () => {
+    const annTask = await createTask(app, ann.accessToken);
+    const annCategory = await createCategory(app, ann.accessToken, 'Mine');
+    const bobTask = await createTask(app, bob.accessToken);
+    const bobCategory = await createCategory(app, bob.accessToken, 'Theirs');
+    const cases: [string, string, number][] = [
+      [annTask.id, bobCategory.id, 403],
+      [bobTask.id, annCategory.id, 403],
+      [bobTask.id, bobCategory.id, 403],
+      [crypto.randomUUID(), annCategory.id, 404],
+      [annTask.id, crypto.randomUUID(), 404],
+    ];
+    for (const [taskId, categoryId, status] of cases) {
+      expect(
+        (await as(app, ann.accessToken).post(`/api/v1/tasks/${taskId}/categories/${categoryId}`)).status,
+        `${taskId}/${categoryId}`,
+      ).toBe(status);
+      expect((await as(app, ann.accessToken).delete(`/api/v1/tasks/${taskId}/categories/${categoryId}`)).status).toBe(
+        status,
+      );
+    }
+    const links = await app.sql`select 1 from task_categories where task_id in (${annTask.id}, ${bobTask.id})`;
+    expect(links).toEqual([]);
+  });
+
+  it('a deleted task cannot be linked (404)', async () => {
+    const task = await createTask(app, ann.accessToken);
+    const category = await createCategory(app, ann.accessToken, 'Late');
+    await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}`);
+    expect((await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${category.id}`)).status).toBe(
+      404,
+    );
+  });
+
+  it('remove: 204, then 404 because the link is gone', async () => {
+    const task = await createTask(app, ann.accessToken);
+    const category = await createCategory(app, ann.accessToken, 'Removable');
+    await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${category.id}`);
+    expect((await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}/categories/${category.id}`)).status).toBe(
+      204,
+    );
+    expect(await app.sql`select 1 from task_categories where task_id = ${task.id}`).toEqual([]);
+    expect((await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}/categories/${category.id}`)).status).toBe(
+      404,
+    );
+  });
+});
+
+describe('round trips per task and category endpoint', () => {
+  it('each costs exactly one Neon and one Upstash request', async () => {
+    const user = await register(app);
+    const api = as(app, user.accessToken);
+    const measure = async (call: () => Promise<Response>, status: number) => {
+      await app.resetCounters();
+      const res = await call();
+      expect(res.status, await res.clone().text()).toBe(status);
+      const counters = await app.counters();
+      return { neon: counters.neon.requests, upstash: counters.upstash.requests, res };
+    };
+    const created = await measure(() => api.post('/api/v1/tasks', { title: 'Counted' }), 201);
+    const task = await created.res.json<TaskBody>();
+    const category = await (
+      await measure(() => api.post('/api/v1/categories', { name: 'Counted' }), 201)
+    ).res.json<{ id: string }>();
+    const budgets = [
+      created,
+      await measure(() => api.get('/api/v1/tasks?status=todo&sort=-due_date'), 200),
+      await measure(() => api.get(`/api/v1/tasks/${task.id}`), 200),
+      await measure(() => api.patch(`/api/v1/tasks/${task.id}`, { title: 'Counted twice', version: 1 }), 200),
+      await measure(() => api.patch(`/api/v1/tasks/${task.id}`, { title: 'Stale', version: 1 }), 409),
+      await measure(() => api.post(`/api/v1/tasks/${task.id}/categories/${category.id}`), 200),
+      await measure(() => api.delete(`/api/v1/tasks/${task.id}/categories/${category.id}`), 204),
+      await measure(() => api.get('/api/v1/categories'), 200),
+      await measure(() => api.delete(`/api/v1/categories/${category.id}`), 204),
+      await measure(() => api.delete(`/api/v1/tasks/${task.id}`), 204),
+      await measure(() => api.get(`/api/v1/tasks/${task.id}`), 404),
+    ];
+    expect(budgets.map((b) => [b.neon, b.upstash])).toEqual(budgets.map(() => [1, 1]));
+  });
+});
