@@ -1,4 +1,5 @@
 import type { Deps } from './deps.ts';
+import type { CacheRead } from './lib/cache.ts';
 import type { Bindings } from './env.ts';
 import type { RequestIo } from './lib/io-accounting.ts';
 import type { Trace } from './middleware/request-context.ts';
@@ -17,6 +18,10 @@ export interface AppEnv {
     sessionId?: string;
     /** The access token's `ev` claim: the email address was verified when it was issued. */
     emailVerified?: boolean;
+    /** The cache read started beside the rate-limit check (null when the cache could not answer). */
+    cacheRead?: Promise<CacheRead<unknown> | null>;
+    /** Work to start once the response is accounted for (see afterResponse). */
+    background: (() => Promise<unknown>)[];
     /** RateLimit headers, kept here so error responses carry them too. */
     rateLimitHeaders?: Record<string, string>;
   };

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { analyticsEngineMetrics, noMetrics } from '../lib/metrics.ts';
 import { newRequestIo, runWithIo, type RequestIo } from '../lib/io-accounting.ts';
@@ -16,6 +16,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set('trace', trace);
     const io = newRequestIo(c.env.UPSTASH_REDIS_REST_URL);
     c.set('io', io);
+    c.set('background', []);
 
     await runWithIo(io, next);
 
@@ -43,6 +44,14 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       io_max_parallel: io.maxParallel,
       ...(c.req.raw.cf?.colo ? { colo: c.req.raw.cf.colo } : {}),
     });
+    // Background work starts only now, so the counts above are the request path's alone.
+    const background = c.get('background');
+    if (background.length > 0) {
+      const work = runWithIo(newRequestIo(c.env.UPSTASH_REDIS_REST_URL), () =>
+        Promise.allSettled(background.map((start) => start())),
+      );
+      c.executionCtx.waitUntil(work);
+    }
     (c.env.METRICS ? analyticsEngineMetrics(c.env.METRICS) : noMetrics).record({
       route,
       method: c.req.method,
@@ -90,3 +99,11 @@ function serverTiming(io: RequestIo, totalMs: number): string {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/**
+ * Runs work after the response, through waitUntil (cache fills, second invalidations, emails,
+ * failed-login counts): it never delays the client and is not counted as the request's round trips.
+ */
+export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>): void {
+  c.get('background').push(work);
+}

@@ -1,4 +1,5 @@
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import { afterResponse } from '../../middleware/request-context.ts';
 import type * as routes from './auth.routes.ts';
 import {
   findUser,
@@ -15,14 +16,14 @@ import {
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   const deps = c.get('deps');
   const { user, tokens, email } = await registerUser(deps, c.req.valid('json'));
-  c.executionCtx.waitUntil(sendQuietly(deps, email, c.get('requestId')));
+  afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
   c.header('Cache-Control', 'no-store');
   return c.json({ ...tokens, user }, 201);
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
   const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), (work) => {
-    c.executionCtx.waitUntil(work);
+    afterResponse(c, work);
   });
   c.header('Cache-Control', 'no-store');
   return c.json({ ...tokens, user }, 200);
@@ -55,7 +56,7 @@ export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c)
 export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
   const deps = c.get('deps');
   const { email, expiresAt } = await renewVerification(deps, currentUser(c.get('userId')));
-  c.executionCtx.waitUntil(sendQuietly(deps, email, c.get('requestId')));
+  afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
   return c.json({ status: 'sent' as const, expires_at: expiresAt.toISOString() }, 202);
 };
 

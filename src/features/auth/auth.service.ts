@@ -169,7 +169,7 @@ export async function registerUser(
 export async function loginUser(
   deps: Deps,
   input: { email: string; password: string },
-  defer: (work: Promise<unknown>) => void,
+  defer: (work: () => Promise<unknown>) => void,
 ): Promise<{ user: PublicUser; tokens: TokenPair }> {
   const now = deps.clock.now();
   const policy = passwordPolicy(deps);
@@ -187,7 +187,7 @@ export async function loginUser(
     // One statement, so concurrent failures all count: an expired lock starts the count afresh,
     // and reaching the threshold sets the lock.
     const count = sql`case when ${users.lockedUntil} is not null and ${users.lockedUntil} <= ${now} then 1 else ${users.failedLoginCount} + 1 end`;
-    defer(
+    defer(() =>
       deps.db
         .update(users)
         .set({

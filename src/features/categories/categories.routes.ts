@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { errorResponses } from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
 import { rateLimitByUser } from '../../middleware/rate-limit.ts';
+import { limitAndInvalidate } from '../../middleware/user-cache.ts';
 import {
   CategoryIdParamSchema,
   CategoryListSchema,
@@ -11,6 +12,11 @@ import {
 
 const json = <S>(schema: S) => ({ 'application/json': { schema } });
 const userRoute = { tags: ['Categories'], middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()] };
+// Deleting a category changes the tasks it was on: it retires the user's cached task reads.
+const invalidatingRoute = {
+  tags: ['Categories'],
+  middleware: [requireAuth(), limitAndInvalidate(), requireVerifiedEmail()],
+};
 
 export const createCategory = createRoute({
   ...userRoute,
@@ -37,7 +43,7 @@ export const listCategories = createRoute({
 });
 
 export const deleteCategory = createRoute({
-  ...userRoute,
+  ...invalidatingRoute,
   method: 'delete',
   path: '/api/v1/categories/{cat_id}',
   summary: 'Delete a category',

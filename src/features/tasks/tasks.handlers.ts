@@ -1,4 +1,5 @@
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import { cachedJson, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import { assignCategory as link, removeCategory as unlink } from '../categories/categories.service.ts';
 import type * as routes from './tasks.routes.ts';
 import * as tasks from './tasks.service.ts';
@@ -15,11 +16,21 @@ export const createTask: AppRouteHandler<typeof routes.createTask> = async (c) =
   return c.json(task, 201);
 };
 
-export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) =>
-  c.json(await tasks.listTasks(c.get('deps'), userOf(c.get('userId')), c.req.valid('query')), 200);
+export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) => {
+  const userId = userOf(c.get('userId'));
+  const { value } = await cachedJson(c, listCacheKey(c), () =>
+    tasks.listTasks(c.get('deps'), userId, c.req.valid('query')),
+  );
+  return c.json(value, 200);
+};
 
-export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) =>
-  c.json(await tasks.getTask(c.get('deps'), userOf(c.get('userId')), c.req.valid('param').task_id), 200);
+export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) => {
+  const userId = userOf(c.get('userId'));
+  const { value } = await cachedJson(c, taskCacheKey(c), () =>
+    tasks.getTask(c.get('deps'), userId, c.req.valid('param').task_id),
+  );
+  return c.json(value, 200);
+};
 
 export const updateTask: AppRouteHandler<typeof routes.updateTask> = async (c) =>
   c.json(

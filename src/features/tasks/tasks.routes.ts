@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { errorResponses } from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
-import { rateLimitByUser } from '../../middleware/rate-limit.ts';
+import { limitAndInvalidate, limitAndReadCache, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import {
   CreateTaskSchema,
   ListTasksQuerySchema,
@@ -13,10 +13,16 @@ import {
 } from './tasks.schemas.ts';
 
 const json = <S>(schema: S) => ({ 'application/json': { schema } });
-const userRoute = { tags: ['Tasks'], middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()] };
+// Reads check the cache in the same Upstash request as the rate limit; writes retire the user's
+// cached reads in that request too (src/middleware/user-cache.ts).
+const readRoute = (key: Parameters<typeof limitAndReadCache>[0]) => ({
+  tags: ['Tasks'],
+  middleware: [requireAuth(), limitAndReadCache(key), requireVerifiedEmail()],
+});
+const writeRoute = { tags: ['Tasks'], middleware: [requireAuth(), limitAndInvalidate(), requireVerifiedEmail()] };
 
 export const createTask = createRoute({
-  ...userRoute,
+  ...writeRoute,
   method: 'post',
   path: '/api/v1/tasks',
   summary: 'Create a task',
@@ -29,7 +35,7 @@ export const createTask = createRoute({
 });
 
 export const listTasks = createRoute({
-  ...userRoute,
+  ...readRoute(listCacheKey),
   method: 'get',
   path: '/api/v1/tasks',
   summary: 'List tasks',
@@ -43,7 +49,7 @@ export const listTasks = createRoute({
 });
 
 export const getTask = createRoute({
-  ...userRoute,
+  ...readRoute(taskCacheKey),
   method: 'get',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Get a task with its categories',
@@ -55,7 +61,7 @@ export const getTask = createRoute({
 });
 
 export const updateTask = createRoute({
-  ...userRoute,
+  ...writeRoute,
   method: 'patch',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Update a task',
@@ -69,7 +75,7 @@ export const updateTask = createRoute({
 });
 
 export const deleteTask = createRoute({
-  ...userRoute,
+  ...writeRoute,
   method: 'delete',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Delete a task (soft)',
@@ -78,7 +84,7 @@ export const deleteTask = createRoute({
 });
 
 export const assignCategory = createRoute({
-  ...userRoute,
+  ...writeRoute,
   tags: ['Tasks', 'Categories'],
   method: 'post',
   path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
@@ -92,7 +98,7 @@ export const assignCategory = createRoute({
 });
 
 export const removeCategory = createRoute({
-  ...userRoute,
+  ...writeRoute,
   tags: ['Tasks', 'Categories'],
   method: 'delete',
   path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
