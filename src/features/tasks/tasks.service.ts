@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { TASK_JSON } from '../../db/sql.ts';
+import { taskListStatement } from '../../db/task-queries.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { ListTasksQuery, TaskJson } from './tasks.schemas.ts';
 
@@ -82,50 +83,12 @@ export async function getTask(deps: Deps, userId: string, taskId: string): Promi
   return row.task;
 }
 
-const SORT_COLUMNS: Record<string, SQL> = {
-  created_at: sql`t.created_at`,
-  updated_at: sql`t.updated_at`,
-  due_date: sql`t.due_date`,
-  priority: sql`t.priority`,
-  status: sql`t.status`,
-  title: sql`lower(t.title)`,
-};
-
 export async function listTasks(
   deps: Deps,
   userId: string,
   query: ListTasksQuery,
 ): Promise<{ items: TaskJson[]; total: number; page: number; limit: number }> {
-  const descending = query.sort.startsWith('-');
-  const column = SORT_COLUMNS[query.sort.replace(/^-/, '')];
-  if (!column)
-    throw new AppError('VALIDATION_FAILED', 'Unknown sort.', {
-      errors: [{ pointer: '/query/sort', message: 'Unknown sort field' }],
-    });
-  const direction = descending ? sql`desc` : sql`asc`;
-  // Tasks without a due date come last whichever way due dates are sorted.
-  const order = sql`${column} ${direction} nulls last, t.id ${direction}`;
-
-  const filters: SQL[] = [sql`t.user_id = ${userId}`, sql`t.deleted_at is null`];
-  if (query.status) filters.push(sql`t.status = ${query.status}::task_status`);
-  if (query.priority) filters.push(sql`t.priority = ${query.priority}::task_priority`);
-  if (query.due_from) filters.push(sql`t.due_date >= ${query.due_from}::timestamptz`);
-  if (query.due_to) filters.push(sql`t.due_date <= ${query.due_to}::timestamptz`);
-  if (query.category_id) {
-    filters.push(
-      sql`exists (select 1 from task_categories tc where tc.task_id = t.id and tc.category_id = ${query.category_id})`,
-    );
-  }
-  const where = sql.join(filters, sql` and `);
-  const offset = (query.page - 1) * query.limit;
-
-  // The page and the total in one statement, so an empty page past the end still has its total.
-  const result = await deps.db.execute<{ total: number; items: TaskJson[] }>(sql`
-    with page as (
-      select ${TASK_JSON} as task from tasks t where ${where} order by ${order} limit ${query.limit} offset ${offset}
-    )
-    select (select count(*) from tasks t where ${where})::int as total,
-           coalesce((select json_agg(task) from page), '[]'::json) as items`);
+  const result = await deps.db.execute<{ total: number; items: TaskJson[] }>(taskListStatement(userId, query));
   const row = result.rows[0];
   return { items: row?.items ?? [], total: row?.total ?? 0, page: query.page, limit: query.limit };
 }
