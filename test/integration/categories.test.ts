@@ -173,3 +173,21 @@ describe('round trips per task and category endpoint', () => {
     expect(await measure(() => api.get(`/api/v1/tasks/${fresh.id}`), 200)).toMatchObject({ neon: 0, upstash: 1 });
   });
 });
+
+describe('per-user caps', () => {
+  it('refuses a task past 10,000 live ones and a category past 200 with 409 LIMIT_REACHED; deleted tasks do not count', async () => {
+    const user = await register(app);
+    await app.sql`insert into tasks (user_id, title) select ${user.userId}, 'Bulk ' || g from generate_series(1, 10000) g`;
+    const refused = await as(app, user.accessToken).post('/api/v1/tasks', { title: 'One too many' });
+    expect(refused.status).toBe(409);
+    expect((await refused.json<Problem>()).code).toBe('LIMIT_REACHED');
+    expect((await app.sql`select count(*)::int as n from tasks where user_id = ${user.userId}`)[0]?.n).toBe(10000);
+    await app.sql`update tasks set deleted_at = now() where id = (select id from tasks where user_id = ${user.userId} limit 1)`;
+    expect((await as(app, user.accessToken).post('/api/v1/tasks', { title: 'Room again' })).status).toBe(201);
+
+    await app.sql`insert into categories (user_id, name) select ${user.userId}, 'Category ' || g from generate_series(1, 200) g`;
+    const tooMany = await as(app, user.accessToken).post('/api/v1/categories', { name: 'Two hundred and one' });
+    expect(tooMany.status).toBe(409);
+    expect((await tooMany.json<Problem>()).code).toBe('LIMIT_REACHED');
+  });
+});
