@@ -1,8 +1,15 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../env.ts';
 import { AppError } from '../lib/errors.ts';
 import { bearerToken, verifyAccessToken, type JwtSettings } from '../lib/jwt.ts';
+
+/** The authenticated user's id; only for handlers behind requireAuth (else a wiring bug). */
+export function currentUserId(c: Context<AppEnv>): string {
+  const userId = c.get('userId');
+  if (!userId) throw new Error('route reached without authentication');
+  return userId;
+}
 
 export function jwtSettings(config: Config): JwtSettings {
   return { keys: config.JWT_KEYS, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };

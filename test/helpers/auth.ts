@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { json, type TestApp } from './test-app.ts';
+import { json, setupTestApp, type TestApp } from './test-app.ts';
 
 export interface Registered {
   email: string;
@@ -54,4 +54,11 @@ export async function verificationTokenFor(app: TestApp, email: string): Promise
   const token = /code in the app: ([A-Za-z0-9_-]{43})/.exec(last?.text ?? '')?.[1];
   expect(token).toBeDefined();
   return token ?? '';
+}
+
+/** A test file's app with two registered users, for the ownership checks every route makes. */
+export async function appWithTwoUsers(): Promise<{ app: TestApp; ann: Registered; bob: Registered }> {
+  const app = await setupTestApp();
+  const [ann, bob] = await Promise.all([register(app), register(app)]);
+  return { app, ann, bob };
 }

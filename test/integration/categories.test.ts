@@ -1,15 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { register, type Registered } from '../helpers/auth.ts';
+import { appWithTwoUsers, register, type Registered } from '../helpers/auth.ts';
 import { as, createCategory, createTask, type Problem, type TaskBody } from '../helpers/tasks.ts';
-import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 let ann: Registered;
 let bob: Registered;
 
 beforeAll(async () => {
-  app = await setupTestApp();
-  [ann, bob] = await Promise.all([register(app), register(app)]);
+  ({ app, ann, bob } = await appWithTwoUsers());
 });
 
 describe('categories', () => {

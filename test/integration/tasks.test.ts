@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { register, type Registered } from '../helpers/auth.ts';
+import { appWithTwoUsers, register, type Registered } from '../helpers/auth.ts';
 import { as, createCategory, createTask, inDays, type Problem, type TaskBody } from '../helpers/tasks.ts';
-import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 
 interface Page {
   items: TaskBody[];
@@ -15,8 +15,7 @@ let ann: Registered;
 let bob: Registered;
 
 beforeAll(async () => {
-  app = await setupTestApp();
-  [ann, bob] = await Promise.all([register(app), register(app)]);
+  ({ app, ann, bob } = await appWithTwoUsers());
 });
 
 describe('POST /api/v1/tasks', () => {

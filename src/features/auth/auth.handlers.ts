@@ -1,4 +1,5 @@
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import { currentUserId } from '../../middleware/auth.ts';
 import { afterResponse } from '../../middleware/request-context.ts';
 import type * as routes from './auth.routes.ts';
 import {
@@ -41,12 +42,12 @@ export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
 };
 
 export const logoutAll: AppRouteHandler<typeof routes.logoutAll> = async (c) => {
-  await logoutAllSessions(c.get('deps'), currentUser(c.get('userId')));
+  await logoutAllSessions(c.get('deps'), currentUserId(c));
   return c.body(null, 204);
 };
 
 export const me: AppRouteHandler<typeof routes.me> = async (c) => {
-  return c.json(await findUser(c.get('deps'), currentUser(c.get('userId'))), 200);
+  return c.json(await findUser(c.get('deps'), currentUserId(c)), 200);
 };
 
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
@@ -55,13 +56,7 @@ export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c)
 
 export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
   const deps = c.get('deps');
-  const { email, expiresAt } = await renewVerification(deps, currentUser(c.get('userId')));
+  const { email, expiresAt } = await renewVerification(deps, currentUserId(c));
   afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
   return c.json({ status: 'sent' as const, expires_at: expiresAt.toISOString() }, 202);
 };
-
-/** The auth middleware ran before any handler that calls this. */
-function currentUser(userId: string | undefined): string {
-  if (!userId) throw new Error('handler reached without authentication');
-  return userId;
-}

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { refreshTokens, emailVerificationTokens, users, type User } from '../../db/schema.ts';
 import { logEmailFailure, type EmailMessage } from '../../lib/email.ts';
@@ -299,7 +299,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
   if (expired && outcome.revoked_reason === null) throw refreshInvalid();
   // Presented again after rotation (outside the grace window), or after the session was ended.
   const reused = outcome.revoked_reason === 'rotated';
-  await revokeFamilies(deps, [outcome.family_id], reused ? 'reuse' : 'logout', now);
+  await revokeFamilies(deps, [outcome.family_id], reused ? 'reuse' : 'logout');
   throw reused
     ? new AppError(
         'REFRESH_TOKEN_REUSED',
@@ -314,45 +314,31 @@ function refreshInvalid(): AppError {
 
 type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'password_change';
 
-/** Ends sessions: every token of the families, including rotated ones (so no grace applies). */
-async function revokeFamilies(deps: Deps, familyIds: string[], reason: RevokeReason, now: Date): Promise<void> {
+/**
+ * Ends sessions: every token matching `which`, including rotated ones, so no grace window applies
+ * to them any more. Tokens already ended keep their first reason.
+ */
+async function revokeTokens(deps: Deps, which: SQL, reason: RevokeReason): Promise<void> {
+  const now = deps.clock.now();
   await deps.db
     .update(refreshTokens)
     .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: reason })
-    .where(
-      and(
-        inArray(refreshTokens.familyId, familyIds),
-        or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
-      ),
-    );
+    .where(and(which, or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated'))));
+}
+
+function revokeFamilies(deps: Deps, familyIds: string[], reason: RevokeReason): Promise<void> {
+  return revokeTokens(deps, inArray(refreshTokens.familyId, familyIds), reason);
 }
 
 /** Logout: the family of the presented token ends. Unknown tokens are ignored (no oracle). */
 export async function logoutSession(deps: Deps, presented: string): Promise<void> {
   if (!OPAQUE_TOKEN.test(presented)) return;
-  const now = deps.clock.now();
-  await deps.db
-    .update(refreshTokens)
-    .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'logout' })
-    .where(
-      and(
-        sql`${refreshTokens.familyId} = (select family_id from refresh_tokens where token_hash = ${hashToken(presented)})`,
-        or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
-      ),
-    );
+  const family = sql`${refreshTokens.familyId} = (select family_id from refresh_tokens where token_hash = ${hashToken(presented)})`;
+  await revokeTokens(deps, family, 'logout');
 }
 
 export async function logoutAllSessions(deps: Deps, userId: string): Promise<void> {
-  const now = deps.clock.now();
-  await deps.db
-    .update(refreshTokens)
-    .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'logout_all' })
-    .where(
-      and(
-        eq(refreshTokens.userId, userId),
-        or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
-      ),
-    );
+  await revokeTokens(deps, eq(refreshTokens.userId, userId), 'logout_all');
 }
 
 export async function findUser(deps: Deps, userId: string): Promise<PublicUser> {
