@@ -1,0 +1,279 @@
+import { describe, expect, it, vi } from 'vitest';
+import { bearer, PASSWORD, uniqueEmail, verificationTokenFor } from '../../test/helpers/auth.ts';
+import { as, inDays, type TaskBody } from '../../test/helpers/tasks.ts';
+import { json, setupTestApp, type TestApp } from '../../test/helpers/test-app.ts';
+
+/**
+ * The round-trip report: one call to every API route, and for each what it cost in Neon and
+ * Upstash HTTP requests on the request path (the Worker's own Server-Timing header), what the
+ * stand-ins saw in total including the work after the response (cache fills, the second cache
+ * invalidation, emails), and whether the request's Neon and Upstash calls overlapped (the
+ * `io_max_parallel` of its log line). Run with `npm run bench:trips`. It then asserts the budget of
+ * docs/decisions/0008: every task and category route makes at most one Neon and one Upstash request,
+ * and a cached read none to Neon.
+ */
+
+interface Row {
+  route: string;
+  status: number;
+  /** On the request path, from Server-Timing. */
+  neon: number;
+  upstash: number;
+  /** Everything the stand-ins saw for the call, after-response work included. */
+  totalNeon: number;
+  totalUpstash: number;
+  /** The log line's io_max_parallel: 2 when a Neon and an Upstash call were in flight together. */
+  ioMaxParallel: number | undefined;
+  /** Task and category routes: at most one request to each service on the request path. */
+  budgeted: boolean;
+}
+
+interface RequestLog {
+  msg?: string;
+  io_max_parallel?: number;
+}
+
+const rows: Row[] = [];
+const warmUpRows: Row[] = [];
+
+function serverTimingCount(res: Response, service: 'Neon' | 'Upstash'): number {
+  const header = res.headers.get('server-timing') ?? '';
+  const match = new RegExp(`desc="${service} x(\\d+)"`).exec(header);
+  if (!match) throw new Error(`no ${service} count in Server-Timing: ${JSON.stringify(header)}`);
+  return Number(match[1]);
+}
+
+/**
+ * Makes one call, checks its status, and records its row. The request's log line is read from
+ * console.log while the call (and its after-response work) runs.
+ */
+async function measure(
+  app: TestApp,
+  route: string,
+  expectedStatus: number,
+  call: () => Promise<Response>,
+  budgeted = false,
+  into: Row[] = rows,
+): Promise<Response> {
+  await app.resetCounters();
+  const logged: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    logged.push(args.map(String).join(' '));
+  });
+  let res: Response;
+  try {
+    res = await call();
+  } finally {
+    spy.mockRestore();
+  }
+  const counters = await app.counters();
+  expect(res.status, `${route}: ${await res.clone().text()}`).toBe(expectedStatus);
+  const requestLines = logged
+    .map((line): RequestLog => {
+      try {
+        return JSON.parse(line) as RequestLog;
+      } catch {
+        return {};
+      }
+    })
+    .filter((line) => line.msg === 'request');
+  expect(requestLines, `${route}: one request log line`).toHaveLength(1);
+  into.push({
+    route,
+    status: res.status,
+    neon: serverTimingCount(res, 'Neon'),
+    upstash: serverTimingCount(res, 'Upstash'),
+    totalNeon: counters.neon.requests,
+    totalUpstash: counters.upstash.requests,
+    ioMaxParallel: requestLines[0]?.io_max_parallel,
+    budgeted,
+  });
+  return res;
+}
+
+function parallelCell(row: Row): string {
+  if (row.neon === 0 || row.upstash === 0) return '-';
+  return (row.ioMaxParallel ?? 0) >= 2 ? 'yes' : 'no';
+}
+
+function table(rows: Row[]): string {
+  const header = ['route', 'status', 'Neon', 'Upstash', 'after response', 'parallel'];
+  const body = rows.map((row) => [
+    row.route,
+    String(row.status),
+    String(row.neon),
+    String(row.upstash),
+    `${row.totalNeon} / ${row.totalUpstash}`,
+    parallelCell(row),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join(' | ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line)].join('\n');
+}
+
+const LEGEND = [
+  'Neon, Upstash: HTTP requests on the request path (Server-Timing).',
+  'after response: Neon / Upstash requests the stand-ins saw in total, work after the response included.',
+  "parallel: the request's Neon and Upstash calls were in flight together (io_max_parallel 2); - when it called only one.",
+].join('\n');
+
+describe('round trips per route', () => {
+  it('calls every route once and stays within the round-trip budget', async () => {
+    const app = await setupTestApp();
+
+    // Health.
+    await measure(app, 'GET /health', 200, () => app.request('/health'));
+    await measure(app, 'GET /health/ready', 200, () => app.request('/health/ready'));
+
+    // Warm-up: the first EVALSHA of each Lua script on a Redis that has not seen it yet answers
+    // NOSCRIPT and costs a second request (EVAL): once per script on a new database or after a
+    // SCRIPT FLUSH, in production too. The report is about every other call, so one call of each
+    // script-using path runs first (the per-IP limiter; the per-user limiter with the revocation
+    // check and the cache read) and is shown on its own.
+    const warmUp = await measure(
+      app,
+      'POST /auth/register',
+      201,
+      () =>
+        app.request('/api/v1/auth/register', json({ email: uniqueEmail('warm'), password: PASSWORD, full_name: 'W' })),
+      false,
+      warmUpRows,
+    );
+    const warmUpToken = (await warmUp.json<{ access_token: string }>()).access_token;
+    await measure(app, 'GET /tasks', 200, () => as(app, warmUpToken).get('/api/v1/tasks'), false, warmUpRows);
+
+    // Accounts and sessions.
+    const email = uniqueEmail('trips');
+    const registered = await measure(app, 'POST /auth/register', 201, () =>
+      app.request('/api/v1/auth/register', json({ email, password: PASSWORD, full_name: 'Trips' })),
+    );
+    const session = await registered.json<{ access_token: string; refresh_token: string }>();
+    await measure(app, 'POST /auth/resend-verification', 202, () =>
+      app.request('/api/v1/auth/resend-verification', bearer(session.access_token, { method: 'POST' })),
+    );
+    const verification = await verificationTokenFor(app, email);
+    await measure(app, 'POST /auth/verify-email', 200, () =>
+      app.request('/api/v1/auth/verify-email', json({ token: verification })),
+    );
+    const loggedIn = await measure(app, 'POST /auth/login', 200, () =>
+      app.request('/api/v1/auth/login', json({ email, password: PASSWORD })),
+    );
+    const second = await loggedIn.json<{ access_token: string; refresh_token: string }>();
+    await measure(app, 'POST /auth/login (wrong password)', 401, () =>
+      app.request('/api/v1/auth/login', json({ email, password: 'wrong password 99' })),
+    );
+    await measure(app, 'GET /auth/me', 200, () => app.request('/api/v1/auth/me', bearer(session.access_token)));
+    const refreshed = await measure(app, 'POST /auth/refresh', 200, () =>
+      app.request('/api/v1/auth/refresh', json({ refresh_token: session.refresh_token })),
+    );
+    const rotated = await refreshed.json<{ access_token: string; refresh_token: string }>();
+
+    // Tasks and categories, as the refreshed session.
+    const api = as(app, rotated.access_token);
+    const created = await measure(
+      app,
+      'POST /tasks',
+      201,
+      () => api.post('/api/v1/tasks', { title: 'Count the round trips', priority: 'high', due_date: inDays(2) }),
+      true,
+    );
+    const task = await created.json<TaskBody>();
+    await measure(
+      app,
+      'GET /tasks?status&priority&sort',
+      200,
+      () =>
+        api.get(
+          '/api/v1/tasks?status=todo&priority=high&due_from=' +
+            encodeURIComponent(inDays(1)) +
+            '&sort=-due_date&limit=10',
+        ),
+      true,
+    );
+    const miss = await measure(
+      app,
+      'GET /tasks/{id} (cache miss)',
+      200,
+      () => api.get(`/api/v1/tasks/${task.id}`),
+      true,
+    );
+    expect(miss.headers.get('x-cache')).toBe('miss');
+    const hit = await measure(app, 'GET /tasks/{id} (cache hit)', 200, () => api.get(`/api/v1/tasks/${task.id}`), true);
+    expect(hit.headers.get('x-cache')).toBe('hit');
+    await measure(
+      app,
+      'PATCH /tasks/{id}',
+      200,
+      () => api.patch(`/api/v1/tasks/${task.id}`, { status: 'in_progress', version: task.version }),
+      true,
+    );
+    await measure(
+      app,
+      'PATCH /tasks/{id} (stale version)',
+      409,
+      () => api.patch(`/api/v1/tasks/${task.id}`, { status: 'done', version: task.version }),
+      true,
+    );
+    const category = await measure(
+      app,
+      'POST /categories',
+      201,
+      () => api.post('/api/v1/categories', { name: 'Round trips', color: '#336699' }),
+      true,
+    );
+    const categoryId = (await category.json<{ id: string }>()).id;
+    await measure(app, 'GET /categories', 200, () => api.get('/api/v1/categories'), true);
+    await measure(
+      app,
+      'POST /tasks/{id}/categories/{cat_id}',
+      200,
+      () => api.post(`/api/v1/tasks/${task.id}/categories/${categoryId}`),
+      true,
+    );
+    await measure(
+      app,
+      'DELETE /tasks/{id}/categories/{cat_id}',
+      204,
+      () => api.delete(`/api/v1/tasks/${task.id}/categories/${categoryId}`),
+      true,
+    );
+    await measure(app, 'DELETE /categories/{cat_id}', 204, () => api.delete(`/api/v1/categories/${categoryId}`), true);
+    await measure(app, 'DELETE /tasks/{id}', 204, () => api.delete(`/api/v1/tasks/${task.id}`), true);
+
+    // Ending sessions: one, then all.
+    await measure(app, 'POST /auth/logout', 204, () =>
+      app.request('/api/v1/auth/logout', json({ refresh_token: second.refresh_token })),
+    );
+    await measure(app, 'POST /auth/logout-all', 204, () =>
+      app.request('/api/v1/auth/logout-all', bearer(rotated.access_token, { method: 'POST' })),
+    );
+
+    console.log(
+      [
+        '',
+        'warm-up: first use of the Lua scripts (one extra Upstash request each when Redis has not seen them)',
+        '',
+        table(warmUpRows),
+        '',
+        'round trips per route, inside workerd against the stand-ins',
+        '',
+        table(rows),
+        '',
+        LEGEND,
+        '',
+      ].join('\n'),
+    );
+
+    const overBudget = rows
+      .filter((row) => row.budgeted && (row.neon > 1 || row.upstash > 1))
+      .map((row) => `${row.route}: Neon ${row.neon}, Upstash ${row.upstash} (budget: at most 1 each)`);
+    const cachedRead = rows.find((row) => row.route === 'GET /tasks/{id} (cache hit)');
+    if (cachedRead && cachedRead.neon !== 0)
+      overBudget.push(`${cachedRead.route}: Neon ${cachedRead.neon} (budget: 0)`);
+    expect(overBudget, 'routes over the round-trip budget of docs/decisions/0008').toEqual([]);
+  }, 120_000);
+});
