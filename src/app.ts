@@ -6,6 +6,7 @@ import { requestId } from 'hono/request-id';
 import { version } from '../package.json';
 import type { AppEnv } from './app-env.ts';
 import type { DepsOverrides } from './deps.ts';
+import { accountRouter } from './features/account/account.index.ts';
 import { authRouter } from './features/auth/auth.index.ts';
 import { categoriesRouter } from './features/categories/categories.index.ts';
 import { healthRouter } from './features/health/health.index.ts';
@@ -47,10 +48,12 @@ export function createApp(options: AppOptions = {}) {
   app.use(corsAllowlist());
   app.use('/api/*', noStore, requireJsonBody, bodyLimit(MAX_BODY_BYTES), withDeps(options.deps));
   app.use('/api/v1/auth/*', bodyLimit(MAX_AUTH_BODY_BYTES));
+  app.use('/api/v1/account', bodyLimit(MAX_AUTH_BODY_BYTES));
   app.use('/health/ready', noStore, withDeps(options.deps));
 
   app.route('/', healthRouter);
   app.route('/', authRouter);
+  app.route('/', accountRouter);
   app.route('/', tasksRouter);
   app.route('/', categoriesRouter);
 
@@ -73,6 +76,7 @@ export function createApp(options: AppOptions = {}) {
     security: [{ bearerAuth: [] }],
     tags: [
       { name: 'Auth', description: 'Accounts, sessions and tokens' },
+      { name: 'Account', description: 'Passwords, sessions, export and deletion' },
       { name: 'Tasks', description: 'Your tasks: filters, sorting, pagination, optimistic locking, soft delete' },
       { name: 'Categories', description: 'Your categories and their links to tasks' },
       { name: 'Health', description: 'Liveness and readiness probes' },

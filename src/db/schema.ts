@@ -162,6 +162,9 @@ export const refreshTokens = pgTable(
      */
     revokedReason: text({ enum: ['rotated', 'logout', 'logout_all', 'reuse', 'password_change'] }),
     rotatedFrom: uuid().references((): AnyPgColumn => refreshTokens.id, { onDelete: 'set null' }),
+    /** What the session list shows: the client and a coarse location at login, kept on rotation. */
+    userAgent: text(),
+    location: text(),
   },
   (t) => [
     uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),
@@ -197,3 +200,24 @@ export type User = typeof users.$inferSelect;
 export type Task = typeof tasks.$inferSelect;
 export type Category = typeof categories.$inferSelect;
 export type RefreshToken = typeof refreshTokens.$inferSelect;
+
+export const passwordResetTokens = pgTable(
+  'password_reset_tokens',
+  {
+    id: uuid()
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    ...timestamps,
+    usedAt: timestamp({ withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    uniqueIndex('password_reset_tokens_token_hash_key').on(t.tokenHash),
+    index('password_reset_tokens_user_idx').on(t.userId),
+    index('password_reset_tokens_expires_idx').on(t.expiresAt),
+  ],
+);

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
   ALREADY_VERIFIED: { status: 409, title: 'The email address is already verified' },
   VERIFICATION_TOKEN_INVALID: { status: 400, title: 'The verification token is unknown, used or expired' },
+  RESET_TOKEN_INVALID: { status: 400, title: 'The reset token is unknown, used or expired' },
+  PASSWORD_MISMATCH: { status: 403, title: 'The password is wrong' },
   ACCOUNT_LOCKED: { status: 423, title: 'The account is locked' },
   LIMIT_REACHED: { status: 409, title: 'A per-account limit is reached' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },

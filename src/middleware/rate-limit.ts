@@ -2,7 +2,8 @@ import { Ratelimit } from '@upstash/ratelimit';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { AppError } from '../lib/errors.ts';
-import { log } from '../lib/log.ts';
+import { describeError, log } from '../lib/log.ts';
+import { isRevoked } from '../lib/revocation.ts';
 
 /**
  * Per-IP limits on the unauthenticated routes (the brute-force surface) and per-user limits on the
@@ -113,19 +114,37 @@ export function rateLimitByIp(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * The per-user limit, and in the same Upstash request the check that the token's session was not
+ * ended (src/lib/revocation.ts) plus any `alongside` work. If Upstash cannot answer, the request
+ * goes on (fail open, logged): the limit and the denylist protect for minutes, not forever.
+ */
 export function rateLimitByUser(
   alongside?: (c: Context<AppEnv>, userId: string) => Promise<unknown>,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const userId = c.get('userId');
-    if (!userId) throw new Error('rateLimitByUser needs the auth middleware before it');
-    await enforce(
-      c,
-      'user',
-      userId,
-      c.get('deps').config.RATE_LIMIT_USER_PER_MINUTE,
-      alongside && (() => alongside(c, userId)),
-    );
+    const sessionId = c.get('sessionId');
+    if (!userId || !sessionId) throw new Error('rateLimitByUser needs the auth middleware before it');
+    let revoked = false;
+    const checks = () =>
+      Promise.all([
+        isRevoked(c.get('deps').redis, userId, sessionId).then(
+          (answer) => {
+            revoked = answer;
+          },
+          (error: unknown) => {
+            log('warn', 'revocation check failed', { request_id: c.get('requestId'), error: describeError(error) });
+          },
+        ),
+        alongside?.(c, userId),
+      ]);
+    await enforce(c, 'user', userId, c.get('deps').config.RATE_LIMIT_USER_PER_MINUTE, checks);
+    if (revoked) {
+      throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="edgetask", error="invalid_token"' },
+      });
+    }
     await next();
   };
 }

@@ -1,9 +1,12 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../../app-env.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { currentUserId } from '../../middleware/auth.ts';
 import { afterResponse } from '../../middleware/request-context.ts';
 import type * as routes from './auth.routes.ts';
 import {
   findUser,
+  type ClientInfo,
   loginUser,
   logoutAllSessions,
   logoutSession,
@@ -16,14 +19,14 @@ import {
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   const deps = c.get('deps');
-  const { user, tokens, email } = await registerUser(deps, c.req.valid('json'));
+  const { user, tokens, email } = await registerUser(deps, c.req.valid('json'), clientInfo(c));
   afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
   c.header('Cache-Control', 'no-store');
   return c.json({ ...tokens, user }, 201);
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
-  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), (work) => {
+  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c), (work) => {
     afterResponse(c, work);
   });
   c.header('Cache-Control', 'no-store');
@@ -60,3 +63,12 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
   afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
   return c.json({ status: 'sent' as const, expires_at: expiresAt.toISOString() }, 202);
 };
+
+/** The session list's view of the client: its User-Agent and Cloudflare's coarse location. */
+export function clientInfo(c: Context<AppEnv>): ClientInfo {
+  const cf = c.req.raw.cf as { city?: unknown; country?: unknown } | undefined;
+  const location = [cf?.city, cf?.country]
+    .filter((part): part is string => typeof part === 'string' && part !== '')
+    .join(', ');
+  return { userAgent: c.req.header('User-Agent')?.slice(0, 200) ?? null, location: location || null };
+}

@@ -6,6 +6,7 @@ import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
 import { signAccessToken } from '../../lib/jwt.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword, type PasswordPolicy } from '../../lib/password.ts';
+import { denySessions } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { jwtSettings } from '../../middleware/auth.ts';
 
@@ -50,18 +51,24 @@ export function publicUser(
   };
 }
 
-function passwordPolicy(deps: Deps): PasswordPolicy {
+export function passwordPolicy(deps: Deps): PasswordPolicy {
   return { rounds: deps.config.PASSWORD_HASH_ROUNDS };
 }
 
+/** Who is logging in, for the session list: the client's User-Agent and a coarse location. */
+export interface ClientInfo {
+  userAgent: string | null;
+  location: string | null;
+}
+
 /** A new refresh token row for a family; the token itself goes to the client only. */
-function refreshRow(
+export function refreshRow(
   deps: Deps,
   userId: string,
   familyId: string,
   familyExpiresAt: Date,
   now: Date,
-  rotatedFrom?: string,
+  client: ClientInfo,
 ) {
   const token = newOpaqueToken();
   const idle = new Date(now.getTime() + deps.config.REFRESH_IDLE_DAYS * DAY_MS);
@@ -75,7 +82,8 @@ function refreshRow(
       expiresAt: idle < familyExpiresAt ? idle : familyExpiresAt,
       familyExpiresAt,
       createdAt: now,
-      ...(rotatedFrom ? { rotatedFrom } : {}),
+      userAgent: client.userAgent,
+      location: client.location,
     },
   };
 }
@@ -114,13 +122,14 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 export async function registerUser(
   deps: Deps,
   input: { email: string; password: string; full_name: string },
+  client: ClientInfo,
 ): Promise<{ user: PublicUser; tokens: TokenPair; email: EmailMessage }> {
   const now = deps.clock.now();
   const passwordHash = await hashPassword(input.password, passwordPolicy(deps));
   const userId = deps.ids.uuid();
   const familyId = deps.ids.uuid();
   const familyExpiresAt = new Date(now.getTime() + deps.config.REFRESH_ABSOLUTE_DAYS * DAY_MS);
-  const refresh = refreshRow(deps, userId, familyId, familyExpiresAt, now);
+  const refresh = refreshRow(deps, userId, familyId, familyExpiresAt, now, client);
   const verification = newOpaqueToken();
 
   let created: User | undefined;
@@ -169,6 +178,7 @@ export async function registerUser(
 export async function loginUser(
   deps: Deps,
   input: { email: string; password: string },
+  client: ClientInfo,
   defer: (work: () => Promise<unknown>) => void,
 ): Promise<{ user: PublicUser; tokens: TokenPair }> {
   const now = deps.clock.now();
@@ -204,7 +214,7 @@ export async function loginUser(
 
   const familyId = deps.ids.uuid();
   const familyExpiresAt = new Date(now.getTime() + deps.config.REFRESH_ABSOLUTE_DAYS * DAY_MS);
-  const refresh = refreshRow(deps, user.id, familyId, familyExpiresAt, now);
+  const refresh = refreshRow(deps, user.id, familyId, familyExpiresAt, now, client);
   const rehash = check.needsRehash ? await hashPassword(input.password, policy) : undefined;
   const [[updated]] = await deps.db.batch([
     deps.db
@@ -276,11 +286,11 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
        where token_hash = ${presentedHash}
          and expires_at > ${now} and family_expires_at > ${now}
          and (revoked_at is null or (revoked_reason = 'rotated' and revoked_at > ${graceStart}))
-      returning id, user_id, family_id, family_expires_at
+      returning id, user_id, family_id, family_expires_at, user_agent, location
     ),
     inserted as (
-      insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at, family_expires_at, created_at, rotated_from)
-      select ${deps.ids.uuid()}, user_id, family_id, ${hashToken(next)}, least(${idle}::timestamptz, family_expires_at), family_expires_at, ${now}, id
+      insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at, family_expires_at, created_at, rotated_from, user_agent, location)
+      select ${deps.ids.uuid()}, user_id, family_id, ${hashToken(next)}, least(${idle}::timestamptz, family_expires_at), family_expires_at, ${now}, id, user_agent, location
       from claimed
       returning id
     )
@@ -320,10 +330,25 @@ type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'password_change';
  */
 async function revokeTokens(deps: Deps, which: SQL, reason: RevokeReason): Promise<void> {
   const now = deps.clock.now();
-  await deps.db
+  const ended = await deps.db
     .update(refreshTokens)
     .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: reason })
-    .where(and(which, or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated'))));
+    .where(and(which, or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated'))))
+    .returning({ familyId: refreshTokens.familyId });
+  // Their access tokens stop working now, not when they expire.
+  await denyEndedSessions(
+    deps,
+    ended.map((row) => row.familyId),
+  );
+}
+
+/** A failure here is logged, not thrown: the sessions are ended in the database either way. */
+export async function denyEndedSessions(deps: Deps, familyIds: string[]): Promise<void> {
+  try {
+    await denySessions(deps.redis, familyIds);
+  } catch (error) {
+    log('error', 'could not deny ended sessions', { sessions: familyIds.length, error: describeError(error) });
+  }
 }
 
 function revokeFamilies(deps: Deps, familyIds: string[], reason: RevokeReason): Promise<void> {

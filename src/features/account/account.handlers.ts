@@ -1,0 +1,80 @@
+import { Ratelimit } from '@upstash/ratelimit';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../app-env.ts';
+import { describeError, log } from '../../lib/log.ts';
+import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import { hashToken } from '../../lib/tokens.ts';
+import { currentUserId } from '../../middleware/auth.ts';
+import { afterResponse } from '../../middleware/request-context.ts';
+import { sendQuietly } from '../auth/auth.service.ts';
+import type * as routes from './account.routes.ts';
+import * as account from './account.service.ts';
+
+function currentSessionId(c: Context<AppEnv>): string {
+  const sessionId = c.get('sessionId');
+  if (!sessionId) throw new Error('route reached without authentication');
+  return sessionId;
+}
+
+export const changePassword: AppRouteHandler<typeof routes.changePassword> = async (c) => {
+  await account.changePassword(c.get('deps'), currentUserId(c), currentSessionId(c), c.req.valid('json'));
+  return c.body(null, 204);
+};
+
+export const forgotPassword: AppRouteHandler<typeof routes.forgotPassword> = async (c) => {
+  const deps = c.get('deps');
+  const { email } = c.req.valid('json');
+  const message = await account.requestPasswordReset(deps, email);
+  // After the response: whether an email goes out must not show in the answer or its timing.
+  afterResponse(c, async () => {
+    if (!message || !(await mayEmail(c, email))) return;
+    await sendQuietly(deps, message, c.get('requestId'));
+  });
+  return c.json({ status: 'accepted' as const }, 202);
+};
+
+/** At most 3 reset emails per address per hour; if the limiter cannot answer, none is sent. */
+async function mayEmail(c: Context<AppEnv>, email: string): Promise<boolean> {
+  const limiter = new Ratelimit({
+    redis: c.get('deps').redis,
+    limiter: Ratelimit.fixedWindow(3, '1 h'),
+    prefix: 'rl:reset-email',
+    ephemeralCache: false,
+    timeout: c.get('deps').config.UPSTASH_TIMEOUT_MS,
+    analytics: false,
+  });
+  try {
+    const result = await limiter.limit(hashToken(email));
+    return result.success && result.reason !== 'timeout';
+  } catch (error) {
+    log('warn', 'reset email limiter unavailable: not sending', {
+      request_id: c.get('requestId'),
+      error: describeError(error),
+    });
+    return false;
+  }
+}
+
+export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async (c) => {
+  await account.resetPassword(c.get('deps'), c.req.valid('json'));
+  return c.body(null, 204);
+};
+
+export const listSessions: AppRouteHandler<typeof routes.listSessions> = async (c) =>
+  c.json({ items: await account.listSessions(c.get('deps'), currentUserId(c), currentSessionId(c)) }, 200);
+
+export const endSession: AppRouteHandler<typeof routes.endSession> = async (c) => {
+  await account.endSession(c.get('deps'), currentUserId(c), c.req.valid('param').session_id);
+  return c.body(null, 204);
+};
+
+export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
+  const document = await account.exportAccount(c.get('deps'), currentUserId(c));
+  c.header('Content-Disposition', 'attachment; filename="edgetask-export.json"');
+  return c.json(document as never, 200);
+};
+
+export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
+  await account.deleteAccount(c.get('deps'), currentUserId(c), c.req.valid('json').password);
+  return c.body(null, 204);
+};

@@ -1,0 +1,99 @@
+import { createRoute } from '@hono/zod-openapi';
+import { errorResponses } from '../../lib/openapi.ts';
+import { requireAuth } from '../../middleware/auth.ts';
+import { rateLimitByIp, rateLimitByUser } from '../../middleware/rate-limit.ts';
+import { limitAndInvalidate } from '../../middleware/user-cache.ts';
+import {
+  AcceptedSchema,
+  AccountExportSchema,
+  ChangePasswordSchema,
+  DeleteAccountSchema,
+  ForgotPasswordSchema,
+  ResetPasswordSchema,
+  SessionIdParamSchema,
+  SessionListSchema,
+} from './account.schemas.ts';
+
+const json = <S>(schema: S) => ({ 'application/json': { schema } });
+const body = <S>(schema: S) => ({ required: true, content: json(schema) });
+const publicRoute = { tags: ['Account'], security: [], middleware: [rateLimitByIp()] };
+const userRoute = { tags: ['Account'], middleware: [requireAuth(), rateLimitByUser()] };
+
+export const changePassword = createRoute({
+  ...userRoute,
+  method: 'post',
+  path: '/api/v1/auth/change-password',
+  summary: 'Change the password',
+  description: 'Needs the current password (403 if wrong). Every other session ends; this one goes on.',
+  request: { body: body(ChangePasswordSchema) },
+  responses: { 204: { description: 'Changed' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500) },
+});
+
+export const forgotPassword = createRoute({
+  ...publicRoute,
+  method: 'post',
+  path: '/api/v1/auth/forgot-password',
+  summary: 'Ask for a password reset email',
+  description:
+    'Always 202, whether or not the address has an account. At most 3 emails per address per hour; the link is valid for 1 hour.',
+  request: { body: body(ForgotPasswordSchema) },
+  responses: {
+    202: { description: 'Accepted', content: json(AcceptedSchema) },
+    ...errorResponses(400, 413, 415, 429, 500, 503),
+  },
+});
+
+export const resetPassword = createRoute({
+  ...publicRoute,
+  method: 'post',
+  path: '/api/v1/auth/reset-password',
+  summary: 'Set a new password with a reset token',
+  description: 'Single use. Unlocks the account and ends every session.',
+  request: { body: body(ResetPasswordSchema) },
+  responses: { 204: { description: 'Password set' }, ...errorResponses(400, 413, 415, 429, 500, 503) },
+});
+
+export const listSessions = createRoute({
+  ...userRoute,
+  method: 'get',
+  path: '/api/v1/auth/sessions',
+  summary: 'Your live sessions',
+  responses: {
+    200: { description: 'Most recently used first', content: json(SessionListSchema) },
+    ...errorResponses(401, 429, 500),
+  },
+});
+
+export const endSession = createRoute({
+  ...userRoute,
+  method: 'delete',
+  path: '/api/v1/auth/sessions/{session_id}',
+  summary: 'End one session',
+  description: 'Its refresh and access tokens stop working at once.',
+  request: { params: SessionIdParamSchema },
+  responses: { 204: { description: 'Ended' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+});
+
+export const exportAccount = createRoute({
+  ...userRoute,
+  method: 'get',
+  path: '/api/v1/account/export',
+  summary: 'Export all your data',
+  description: 'Profile, every task (deleted ones too), categories and their links, as one JSON document.',
+  responses: {
+    200: { description: 'Everything', content: json(AccountExportSchema) },
+    ...errorResponses(401, 429, 500),
+  },
+});
+
+export const deleteAccount = createRoute({
+  tags: ['Account'],
+  middleware: [requireAuth(), limitAndInvalidate()],
+  method: 'delete',
+  path: '/api/v1/account',
+  summary: 'Delete your account',
+  description:
+    'Needs the password (403 if wrong). Deletes you and every row of yours; your tokens stop working at once.',
+  request: { body: body(DeleteAccountSchema) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500) },
+});

@@ -1,0 +1,208 @@
+import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
+import type { Deps } from '../../deps.ts';
+import { refreshTokens, users } from '../../db/schema.ts';
+import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
+import type { EmailMessage } from '../../lib/email.ts';
+import { AppError } from '../../lib/errors.ts';
+import { describeError, log } from '../../lib/log.ts';
+import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/password.ts';
+import { denyUser } from '../../lib/revocation.ts';
+import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
+import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
+
+/**
+ * The account lifecycle: password change and reset, the session list, export and deletion.
+ * Ending sessions here also denies their access tokens at once (src/lib/revocation.ts).
+ */
+
+const RESET_TTL_MS = 60 * 60 * 1000;
+
+async function checkPassword(deps: Deps, userId: string, password: string): Promise<{ passwordHash: string }> {
+  const [user] = await deps.db
+    .select({ passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(users.id, userId))
+    .limit(1);
+  if (!user) {
+    await verifyAgainstDummy(password, passwordPolicy(deps));
+    throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
+  }
+  const check = await verifyPassword(password, user.passwordHash, passwordPolicy(deps));
+  if (!check.ok) throw new AppError('PASSWORD_MISMATCH', 'The current password is wrong.');
+  return user;
+}
+
+/** A new password; every other session ends, this one goes on. */
+export async function changePassword(
+  deps: Deps,
+  userId: string,
+  sessionId: string,
+  input: { current_password: string; new_password: string },
+): Promise<void> {
+  await checkPassword(deps, userId, input.current_password);
+  const now = deps.clock.now();
+  const passwordHash = await hashPassword(input.new_password, passwordPolicy(deps));
+  const [, ended] = await deps.db.batch([
+    deps.db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)),
+    deps.db
+      .update(refreshTokens)
+      .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'password_change' })
+      .where(
+        and(
+          eq(refreshTokens.userId, userId),
+          ne(refreshTokens.familyId, sessionId),
+          or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
+        ),
+      )
+      .returning({ familyId: refreshTokens.familyId }),
+  ]);
+  await denyEndedSessions(
+    deps,
+    ended.map((row) => row.familyId),
+  );
+}
+
+/**
+ * Always the same answer and the same work whether the address has an account or not: one
+ * statement that stores a token only for an existing user. The email goes out after the response.
+ */
+export async function requestPasswordReset(deps: Deps, email: string): Promise<EmailMessage | null> {
+  const now = deps.clock.now();
+  const token = newOpaqueToken();
+  const result = await deps.db.execute<{ user_id: string }>(sql`
+    insert into password_reset_tokens (id, user_id, token_hash, expires_at, created_at)
+    select ${deps.ids.uuid()}, id, ${hashToken(token)}, ${new Date(now.getTime() + RESET_TTL_MS)}, ${now}
+      from users where email = ${email}
+    returning user_id`);
+  if (result.rows.length === 0) return null;
+  const link = `${deps.config.APP_URL}/reset-password?token=${encodeURIComponent(token)}`;
+  return {
+    kind: 'password-reset',
+    to: email,
+    subject: 'Reset your edgetask password',
+    text: `Open this link to choose a new password (valid for 1 hour):\n\n${link}\n\nOr enter this code in the app: ${token}\n\nIf you did not ask for this, ignore this message: your password stays as it is.`,
+  };
+}
+
+/** Redeems a reset token (single use, 1 h): sets the password, unlocks, and ends every session. */
+export async function resetPassword(deps: Deps, input: { token: string; new_password: string }): Promise<void> {
+  if (!OPAQUE_TOKEN.test(input.token)) throw resetInvalid();
+  const now = deps.clock.now();
+  const passwordHash = await hashPassword(input.new_password, passwordPolicy(deps));
+  const result = await deps.db.execute<{ user_id: string | null; sessions: string[] | null }>(sql`
+    with used as (
+      update password_reset_tokens set used_at = ${now}
+       where token_hash = ${hashToken(input.token)} and used_at is null and expires_at > ${now}
+      returning user_id
+    ),
+    reset as (
+      update users set password_hash = ${passwordHash}, failed_login_count = 0, locked_until = null, updated_at = ${now}
+       where id = (select user_id from used)
+      returning id
+    ),
+    ended as (
+      update refresh_tokens set revoked_at = coalesce(revoked_at, ${now}), revoked_reason = 'password_change'
+       where user_id = (select id from reset) and (revoked_reason is null or revoked_reason = 'rotated')
+      returning family_id
+    ),
+    others as (
+      -- Other reset links of this user stop working too.
+      update password_reset_tokens set used_at = ${now}
+       where user_id = (select user_id from used) and used_at is null
+      returning id
+    )
+    select (select id from reset) as user_id,
+           (select array_agg(distinct family_id) from ended) as sessions,
+           (select count(*) from others) as others`);
+  const row = result.rows[0];
+  if (!row?.user_id) throw resetInvalid();
+  await denyEndedSessions(deps, row.sessions ?? []);
+}
+
+function resetInvalid(): AppError {
+  return new AppError('RESET_TOKEN_INVALID', 'This reset link is unknown, already used or expired. Ask for a new one.');
+}
+
+export type SessionJson = {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  user_agent: string | null;
+  location: string | null;
+  current: boolean;
+};
+
+/** One entry per live refresh-token family: when it began, when it was last used, and where. */
+export async function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<SessionJson[]> {
+  const now = deps.clock.now();
+  const result = await deps.db.execute<SessionJson>(sql`
+    select r.family_id as id,
+           ${isoTimestamp(sql`min(r.created_at)`)} as created_at,
+           ${isoTimestamp(sql`max(coalesce(r.last_used_at, r.created_at))`)} as last_used_at,
+           (array_agg(r.user_agent order by r.created_at))[1] as user_agent,
+           (array_agg(r.location order by r.created_at))[1] as location,
+           r.family_id = ${currentSessionId} as current
+      from refresh_tokens r
+     where r.user_id = ${userId}
+       and exists (select 1 from refresh_tokens live where live.family_id = r.family_id and live.revoked_at is null
+                     and live.expires_at > ${now} and live.family_expires_at > ${now})
+     group by r.family_id
+     order by max(coalesce(r.last_used_at, r.created_at)) desc`);
+  return result.rows;
+}
+
+/** Ends one session of the user; another user's is 403, an unknown or ended one 404. */
+export async function endSession(deps: Deps, userId: string, sessionId: string): Promise<void> {
+  const now = deps.clock.now();
+  const result = await deps.db.execute<{ owner: string | null; ended: number }>(sql`
+    with target as (select user_id from refresh_tokens where family_id = ${sessionId} limit 1),
+    ended as (
+      update refresh_tokens set revoked_at = coalesce(revoked_at, ${now}), revoked_reason = 'logout'
+       where family_id = ${sessionId} and user_id = ${userId} and (revoked_reason is null or revoked_reason = 'rotated')
+      returning id, revoked_at
+    )
+    select (select user_id from target) as owner,
+           (select count(*) from ended where revoked_at = ${now})::int as ended`);
+  const row = result.rows[0];
+  if (!row?.owner) throw new AppError('NOT_FOUND', 'No such session.');
+  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This session belongs to another user.');
+  if (row.ended === 0) throw new AppError('NOT_FOUND', 'This session has already ended.');
+  await denyEndedSessions(deps, [sessionId]);
+}
+
+/** Everything of the user as one document: profile, tasks (trash included), categories, links. */
+export async function exportAccount(deps: Deps, userId: string): Promise<Record<string, unknown>> {
+  const result = await deps.db.execute<{ document: Record<string, unknown> | null }>(sql`
+    select json_build_object(
+      'exported_at', ${deps.clock.now().toISOString()}::text,
+      'user', (select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name, 'is_active', u.is_active,
+                 'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
+                 'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)})
+               from users u where u.id = ${userId}),
+      'tasks', coalesce((select json_agg(${TASK_JSON} order by t.created_at, t.id) from tasks t where t.user_id = ${userId}), '[]'::json),
+      'categories', coalesce((select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color,
+                       'created_at', ${isoTimestamp(sql`c.created_at`)}) order by lower(c.name), c.id)
+                     from categories c where c.user_id = ${userId}), '[]'::json),
+      'task_categories', coalesce((select json_agg(json_build_object('task_id', tc.task_id, 'category_id', tc.category_id,
+                       'created_at', ${isoTimestamp(sql`tc.created_at`)}) order by tc.task_id, tc.category_id)
+                     from task_categories tc join tasks t on t.id = tc.task_id where t.user_id = ${userId}), '[]'::json)
+    ) as document`);
+  const document = result.rows[0]?.document;
+  if (!document || document.user === null) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
+  return document;
+}
+
+/**
+ * Deletes the user and, by cascade, every row of theirs, in one statement. Their tokens stop
+ * working at once: refresh tokens are gone with the rows, access tokens are denied by user.
+ */
+export async function deleteAccount(deps: Deps, userId: string, password: string): Promise<void> {
+  await checkPassword(deps, userId, password);
+  const deleted = await deps.db.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
+  if (deleted.length === 0) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
+  try {
+    await denyUser(deps.redis, userId);
+  } catch (error) {
+    log('error', "could not deny a deleted user's tokens", { error: describeError(error) });
+  }
+}

@@ -1,0 +1,44 @@
+import { sha1 } from '@noble/hashes/legacy.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Redis } from '@upstash/redis/cloudflare';
+
+/**
+ * Access tokens are stateless for 15 minutes; ending a session (logout, another device removed,
+ * password changed or reset) or deleting the account must stop them at once. Ended sessions and
+ * deleted users go on a short denylist in Upstash, kept as long as an access token can live.
+ *
+ * The check is an EVALSHA, so it travels in the same auto-pipelined request as the rate limiter's
+ * (a plain EXISTS is a "read" to the SDK and would go in a request of its own).
+ */
+
+const CHECK_SCRIPT = "return {redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2])}";
+const CHECK_SHA = bytesToHex(sha1(new TextEncoder().encode(CHECK_SCRIPT)));
+
+/** The longest an access token lives, plus the clock skew we accept. */
+const DENY_SECONDS = 900 + 30;
+
+const sessionKey = (sessionId: string) => `revoked:session:${sessionId}`;
+const userKey = (userId: string) => `revoked:user:${userId}`;
+
+export async function isRevoked(redis: Redis, userId: string, sessionId: string): Promise<boolean> {
+  const keys = [sessionKey(sessionId), userKey(userId)];
+  let result: [number, number];
+  try {
+    result = await redis.evalsha<[], [number, number]>(CHECK_SHA, keys, []);
+  } catch (error) {
+    if (!String(error).includes('NOSCRIPT')) throw error;
+    result = await redis.eval<[], [number, number]>(CHECK_SCRIPT, keys, []);
+  }
+  return result[0] === 1 || result[1] === 1;
+}
+
+export async function denySessions(redis: Redis, sessionIds: string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const pipeline = redis.pipeline();
+  for (const id of new Set(sessionIds)) pipeline.set(sessionKey(id), 1, { ex: DENY_SECONDS });
+  await pipeline.exec();
+}
+
+export async function denyUser(redis: Redis, userId: string): Promise<void> {
+  await redis.set(userKey(userId), 1, { ex: DENY_SECONDS });
+}
