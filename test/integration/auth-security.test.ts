@@ -322,7 +322,8 @@ describe('the scheduled cleanup', () => {
     ).json<{ refresh_token: string }>();
     const dead = await register(app);
     await app.request('/api/v1/auth/logout', json({ refresh_token: dead.refreshToken }));
-    // An old, expired verification token for the live user.
+    // An expired reset token, and an old, expired verification token for the live user.
+    await app.sql`insert into password_reset_tokens (user_id, token_hash, expires_at) values (${live.userId}, 'expired-reset', now() - interval '1 minute')`;
     await app.sql`update email_verification_tokens set expires_at = now() - interval '1 hour' where user_id = ${live.userId}`;
 
     const { lines } = await captureLogs(() =>
@@ -336,6 +337,7 @@ describe('the scheduled cleanup', () => {
     expect(await app.sql`select 1 from refresh_tokens where user_id = ${dead.userId}`).toEqual([]);
     expect(await app.sql`select 1 from email_verification_tokens where user_id = ${live.userId}`).toEqual([]);
     expect(await app.sql`select 1 from email_verification_tokens where user_id = ${dead.userId}`).toHaveLength(1);
+    expect(await app.sql`select 1 from password_reset_tokens where user_id = ${live.userId}`).toEqual([]);
     // The rotated token still triggers reuse detection afterwards.
     clock.advance(60_000);
     expect((await app.request('/api/v1/auth/refresh', json({ refresh_token: live.refreshToken }))).status).toBe(403);

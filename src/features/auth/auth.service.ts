@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { refreshTokens, emailVerificationTokens, users, type User } from '../../db/schema.ts';
+import { emailVerificationTokens, passwordResetTokens, refreshTokens, users, type User } from '../../db/schema.ts';
 import { logEmailFailure, type EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
@@ -453,10 +453,12 @@ export async function sendQuietly(deps: Deps, message: EmailMessage, requestId?:
  * live token left or past their absolute end. Revoked tokens of a live family stay: reuse
  * detection needs them.
  */
-export async function deleteExpiredTokens(deps: Deps): Promise<{ refreshTokens: number; verificationTokens: number }> {
+export async function deleteExpiredTokens(
+  deps: Deps,
+): Promise<{ refreshTokens: number; verificationTokens: number; resetTokens: number }> {
   const now = deps.clock.now();
   const dayAgo = new Date(now.getTime() - DAY_MS);
-  const [refresh, verification] = await deps.db.batch([
+  const [refresh, verification, reset] = await deps.db.batch([
     deps.db
       .delete(refreshTokens)
       .where(
@@ -472,6 +474,10 @@ export async function deleteExpiredTokens(deps: Deps): Promise<{ refreshTokens: 
         or(sql`${emailVerificationTokens.expiresAt} <= ${now}`, sql`${emailVerificationTokens.usedAt} <= ${dayAgo}`),
       )
       .returning({ id: emailVerificationTokens.id }),
+    deps.db
+      .delete(passwordResetTokens)
+      .where(or(sql`${passwordResetTokens.expiresAt} <= ${now}`, sql`${passwordResetTokens.usedAt} <= ${dayAgo}`))
+      .returning({ id: passwordResetTokens.id }),
   ]);
-  return { refreshTokens: refresh.length, verificationTokens: verification.length };
+  return { refreshTokens: refresh.length, verificationTokens: verification.length, resetTokens: reset.length };
 }
