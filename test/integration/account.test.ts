@@ -162,6 +162,19 @@ describe('sessions', () => {
     ).toBe(404);
   });
 
+  it('records the coarse location Cloudflare gives for the login', async () => {
+    const user = await register(app);
+    const res = await app.request('/api/v1/auth/login', {
+      ...json({ email: user.email, password: PASSWORD }),
+      cf: { city: 'Lisbon', country: 'PT' },
+    });
+    const { access_token: token } = await res.json<{ access_token: string }>();
+    const { items } = await (
+      await app.request('/api/v1/auth/sessions', bearer(token))
+    ).json<{ items: { current: boolean; location: string | null }[] }>();
+    expect(items.find((s) => s.current)?.location).toBe('Lisbon, PT');
+  });
+
   it("403 for another user's session, 404 for an unknown one", async () => {
     const user = await register(app);
     const other = await register(app);

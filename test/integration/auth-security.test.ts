@@ -230,6 +230,12 @@ describe('secrets never leak', () => {
       secrets.push(rotated.refresh_token);
       await app.request('/api/v1/auth/me', bearer(user.accessToken));
       await app.request('/api/v1/auth/logout', json({ refresh_token: rotated.refresh_token }));
+      await app.request('/api/v1/auth/forgot-password', json({ email }));
+      const mail = (await app.outbox(email)).find((m) => m.kind === 'password-reset');
+      const resetToken = /code in the app: ([A-Za-z0-9_-]{43})/.exec(mail?.text ?? '')?.[1] ?? 'missing';
+      expect(resetToken).not.toBe('missing');
+      secrets.push(resetToken, 'reset horse 31');
+      await app.request('/api/v1/auth/reset-password', json({ token: resetToken, new_password: 'reset horse 31' }));
       const [row] = await app.sql`select password_hash from users where email = ${email}`;
       secrets.push(String(row?.password_hash));
     });
