@@ -52,3 +52,9 @@ export function errorResponses<const S extends number>(...statuses: S[]) {
 
 /** The statuses any route can answer whatever it does (body checks, rate limits, failures). */
 export const COMMON_ERRORS = [500] as const;
+
+/** A JSON response or request content entry. */
+export const json = <S>(schema: S) => ({ 'application/json': { schema } });
+
+/** A required JSON request body (without `required`, an empty body would pass as `{}`). */
+export const jsonBody = <S>(schema: S) => ({ required: true, content: json(schema) });

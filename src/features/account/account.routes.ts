@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../../lib/openapi.ts';
+import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
 import { requireAuth } from '../../middleware/auth.ts';
 import { rateLimitByIp, rateLimitByUser } from '../../middleware/rate-limit.ts';
 import { limitAndInvalidate } from '../../middleware/user-cache.ts';
@@ -14,8 +14,6 @@ import {
   SessionListSchema,
 } from './account.schemas.ts';
 
-const json = <S>(schema: S) => ({ 'application/json': { schema } });
-const body = <S>(schema: S) => ({ required: true, content: json(schema) });
 const publicRoute = { tags: ['Account'], security: [], middleware: [rateLimitByIp()] };
 const userRoute = { tags: ['Account'], middleware: [requireAuth(), rateLimitByUser()] };
 
@@ -25,7 +23,7 @@ export const changePassword = createRoute({
   path: '/api/v1/auth/change-password',
   summary: 'Change the password',
   description: 'Needs the current password (403 if wrong). Every other session ends; this one goes on.',
-  request: { body: body(ChangePasswordSchema) },
+  request: { body: jsonBody(ChangePasswordSchema) },
   responses: { 204: { description: 'Changed' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500) },
 });
 
@@ -36,7 +34,7 @@ export const forgotPassword = createRoute({
   summary: 'Ask for a password reset email',
   description:
     'Always 202, whether or not the address has an account. At most 3 emails per address per hour; the link is valid for 1 hour.',
-  request: { body: body(ForgotPasswordSchema) },
+  request: { body: jsonBody(ForgotPasswordSchema) },
   responses: {
     202: { description: 'Accepted', content: json(AcceptedSchema) },
     ...errorResponses(400, 413, 415, 429, 500, 503),
@@ -49,7 +47,7 @@ export const resetPassword = createRoute({
   path: '/api/v1/auth/reset-password',
   summary: 'Set a new password with a reset token',
   description: 'Single use. Unlocks the account and ends every session.',
-  request: { body: body(ResetPasswordSchema) },
+  request: { body: jsonBody(ResetPasswordSchema) },
   responses: { 204: { description: 'Password set' }, ...errorResponses(400, 413, 415, 429, 500, 503) },
 });
 
@@ -94,6 +92,6 @@ export const deleteAccount = createRoute({
   summary: 'Delete your account',
   description:
     'Needs the password (403 if wrong). Deletes you and every row of yours; your tokens stop working at once.',
-  request: { body: body(DeleteAccountSchema) },
+  request: { body: jsonBody(DeleteAccountSchema) },
   responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500) },
 });

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../../lib/openapi.ts';
+import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
 import { requireAuth } from '../../middleware/auth.ts';
 import { rateLimitByIp, rateLimitByUser } from '../../middleware/rate-limit.ts';
 import {
@@ -14,8 +14,6 @@ import {
   VerifyEmailBodySchema,
 } from './auth.schemas.ts';
 
-const json = <S>(schema: S) => ({ 'application/json': { schema } });
-const body = <S>(schema: S) => ({ required: true, content: json(schema) });
 const noStoreHeader = { 'Cache-Control': { schema: { type: 'string' as const, example: 'no-store' } } };
 const rateLimitHeaders = {
   RateLimit: { schema: { type: 'string' as const, example: '"ip";r=19;t=60' } },
@@ -33,7 +31,7 @@ export const register = createRoute({
   summary: 'Create an account',
   description:
     'Creates the user (inactive until the email is verified), sends a verification email, and starts a session. Duplicate emails (case-insensitive) are 409.',
-  request: { body: body(RegisterBodySchema) },
+  request: { body: jsonBody(RegisterBodySchema) },
   responses: {
     201: {
       description: 'Account created',
@@ -50,7 +48,7 @@ export const login = createRoute({
   path: '/api/v1/auth/login',
   summary: 'Log in',
   description: `After LOCKOUT_THRESHOLD (5) consecutive failures the account is locked for LOCKOUT_MINUTES (15): 423 with Retry-After, even with the right password.`,
-  request: { body: body(LoginBodySchema) },
+  request: { body: jsonBody(LoginBodySchema) },
   responses: {
     200: {
       description: 'Logged in',
@@ -68,7 +66,7 @@ export const refresh = createRoute({
   summary: 'Rotate a refresh token',
   description:
     'Returns a new access token and a new refresh token; the presented one stops working (a second use within a few seconds, as when a client retries, still succeeds). Reuse after that revokes the whole session: 403.',
-  request: { body: body(RefreshBodySchema) },
+  request: { body: jsonBody(RefreshBodySchema) },
   responses: {
     200: {
       description: 'New tokens',
@@ -85,7 +83,7 @@ export const logout = createRoute({
   path: '/api/v1/auth/logout',
   summary: 'End the session of a refresh token',
   description: 'Revokes every refresh token of the session. Always 204, also for unknown tokens.',
-  request: { body: body(LogoutBodySchema) },
+  request: { body: jsonBody(LogoutBodySchema) },
   responses: { 204: { description: 'Session ended' }, ...errorResponses(400, 413, 415, 429, 500, 503) },
 });
 
@@ -111,7 +109,7 @@ export const verifyEmail = createRoute({
   path: '/api/v1/auth/verify-email',
   summary: 'Verify an email address',
   description: 'Redeems the token from the verification email (single use, 24 hours) and activates the account.',
-  request: { body: body(VerifyEmailBodySchema) },
+  request: { body: jsonBody(VerifyEmailBodySchema) },
   responses: {
     200: { description: 'Verified', content: json(UserSchema) },
     ...errorResponses(400, 413, 415, 429, 500, 503),

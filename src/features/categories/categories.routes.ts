@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../../lib/openapi.ts';
+import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
 import { rateLimitByUser } from '../../middleware/rate-limit.ts';
 import { limitAndInvalidate } from '../../middleware/user-cache.ts';
@@ -10,7 +10,6 @@ import {
   CreateCategorySchema,
 } from './categories.schemas.ts';
 
-const json = <S>(schema: S) => ({ 'application/json': { schema } });
 const userRoute = { tags: ['Categories'], middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()] };
 // Deleting a category changes the tasks it was on: it retires the user's cached task reads.
 const invalidatingRoute = {
@@ -24,7 +23,7 @@ export const createCategory = createRoute({
   path: '/api/v1/categories',
   summary: 'Create a category',
   description: 'Names are unique per user, ignoring case (409). Colour defaults to #6B7280.',
-  request: { body: { required: true, content: json(CreateCategorySchema) } },
+  request: { body: jsonBody(CreateCategorySchema) },
   responses: {
     201: { description: 'Created', content: json(CategorySchema) },
     ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),

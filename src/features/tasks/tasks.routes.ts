@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../../lib/openapi.ts';
+import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
 import { limitAndInvalidate, limitAndReadCache, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import {
@@ -12,7 +12,6 @@ import {
   UpdateTaskSchema,
 } from './tasks.schemas.ts';
 
-const json = <S>(schema: S) => ({ 'application/json': { schema } });
 // Reads check the cache in the same Upstash request as the rate limit; writes retire the user's
 // cached reads in that request too (src/middleware/user-cache.ts).
 const readRoute = (key: Parameters<typeof limitAndReadCache>[0]) => ({
@@ -27,7 +26,7 @@ export const createTask = createRoute({
   path: '/api/v1/tasks',
   summary: 'Create a task',
   description: 'Priority defaults to medium and status to todo; due_date, when given, must be in the future.',
-  request: { body: { required: true, content: json(CreateTaskSchema) } },
+  request: { body: jsonBody(CreateTaskSchema) },
   responses: {
     201: { description: 'Created', content: json(TaskSchema) },
     ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
@@ -67,7 +66,7 @@ export const updateTask = createRoute({
   summary: 'Update a task',
   description:
     'Partial update. `version` must be the version you read: on success it increments; if the task changed since, 409 with `current_version`.',
-  request: { params: TaskIdParamSchema, body: { required: true, content: json(UpdateTaskSchema) } },
+  request: { params: TaskIdParamSchema, body: jsonBody(UpdateTaskSchema) },
   responses: {
     200: { description: 'The updated task', content: json(TaskSchema) },
     ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
