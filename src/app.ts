@@ -3,7 +3,7 @@ import { Scalar } from '@scalar/hono-api-reference';
 import type { Context } from 'hono';
 import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
-import { version } from '../package.json';
+import { VERSION as version } from './version.ts';
 import type { AppEnv } from './app-env.ts';
 import type { DepsOverrides } from './deps.ts';
 import { accountRouter } from './features/account/account.index.ts';

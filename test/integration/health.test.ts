@@ -1,6 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { version } from '../../package.json';
+import { VERSION as version } from '../../src/version.ts';
 import { allowConsoleErrors } from '../helpers/fail-on-console-error.ts';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
 

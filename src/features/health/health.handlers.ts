@@ -1,4 +1,4 @@
-import { version } from '../../../package.json';
+import { VERSION as version } from '../../version.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import type { getHealth, getReadiness } from './health.routes.ts';
