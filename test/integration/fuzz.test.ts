@@ -59,7 +59,7 @@ const hostileValue = fc.oneof(
   hostileString,
   fc.integer(),
   fc.double(),
-  fc.constantFrom(1e309, -1e309, Number.MAX_SAFE_INTEGER + 2, -0, 2 ** 31, null, true, false),
+  fc.constantFrom(Number.MAX_VALUE, -Number.MAX_VALUE, Number.MAX_SAFE_INTEGER + 2, -0, 2 ** 31, null, true, false),
   fc.array(fc.string(), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
 );
