@@ -120,7 +120,8 @@ function parseReply(buffer: Buffer, offset: number): { reply: Reply; next: numbe
       return { reply: new ReplyError(line), next };
     case ':': {
       const big = BigInt(line);
-      const safe = big <= BigInt(Number.MAX_SAFE_INTEGER) && big >= BigInt(Number.MIN_SAFE_INTEGER);
+      // As redis-backend.ts defines it: a number within ±2^53 (exact as a double), a bigint beyond.
+      const safe = big <= 2n ** 53n && big >= -(2n ** 53n);
       return { reply: safe ? Number(big) : big, next };
     }
     case '$': {

@@ -2,12 +2,12 @@ import { Buffer } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplyError, StatusReply } from '../../dev/stand-ins/redis-backend.ts';
 import type { Command, RedisBackend, Reply } from '../../dev/stand-ins/redis-backend.ts';
 import { createEmbeddedRedis } from '../../dev/stand-ins/redis-embedded/engine.ts';
 import { findBinary, startRedis } from '../../dev/stand-ins/real-servers.ts';
+import { createRealRedis } from '../../dev/stand-ins/redis-real.ts';
 import type { StartedServer } from '../../dev/stand-ins/real-servers.ts';
 
 /**
@@ -17,87 +17,6 @@ import type { StartedServer } from '../../dev/stand-ins/real-servers.ts';
  * reachable (STANDINS_REDIS_URL, 127.0.0.1:6379, or a redis-server binary to start a throwaway
  * one): without it every case fails, none is skipped.
  */
-
-// ------------------------------------------------------------------------------ tiny RESP client
-
-/** A single RESP2 connection that keeps reply types apart (ioredis folds status into strings). */
-class RespClient {
-  private readonly socket: net.Socket;
-  private buffer = Buffer.alloc(0);
-  private readonly waiting: ((r: Reply) => void)[] = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      for (;;) {
-        const parsed = parseReply(this.buffer, 0);
-        if (parsed === undefined) break;
-        this.buffer = this.buffer.subarray(parsed.next);
-        this.waiting.shift()?.(parsed.reply);
-      }
-    });
-  }
-
-  static connect(host: string, port: number): Promise<RespClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      socket.once('connect', () => resolve(new RespClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  send(argv: Buffer[]): Promise<Reply> {
-    const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
-    for (const a of argv) parts.push(Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n'));
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.socket.write(Buffer.concat(parts));
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-function parseReply(buf: Buffer, at: number): { reply: Reply; next: number } | undefined {
-  const eol = buf.indexOf('\r\n', at);
-  if (eol === -1) return undefined;
-  const line = buf.subarray(at + 1, eol).toString('utf8');
-  const next = eol + 2;
-  switch (buf[at]) {
-    case 0x2b:
-      return { reply: new StatusReply(line), next };
-    case 0x2d:
-      return { reply: new ReplyError(line), next };
-    case 0x3a: {
-      const v = BigInt(line);
-      return { reply: v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : v, next };
-    }
-    case 0x24: {
-      const len = Number(line);
-      if (len === -1) return { reply: null, next };
-      if (buf.length < next + len + 2) return undefined;
-      return { reply: Buffer.from(buf.subarray(next, next + len)), next: next + len + 2 };
-    }
-    case 0x2a: {
-      const n = Number(line);
-      if (n === -1) return { reply: null, next };
-      const items: Reply[] = [];
-      let pos = next;
-      for (let i = 0; i < n; i++) {
-        const item = parseReply(buf, pos);
-        if (item === undefined) return undefined;
-        items.push(item.reply);
-        pos = item.next;
-      }
-      return { reply: items, next: pos };
-    }
-    default:
-      throw new Error(`bad RESP type byte ${buf[at]}`);
-  }
-}
 
 // ------------------------------------------------------------------------------- case language
 
@@ -1255,33 +1174,23 @@ const cases: Case[] = [
 
 const realUrl = new URL(process.env.STANDINS_REDIS_URL || 'redis://127.0.0.1:6379');
 
-/** The oracle: STANDINS_REDIS_URL, else the machine's 127.0.0.1:6379, else a throwaway redis-server. */
-async function connectOracle(): Promise<{ client: RespClient; server?: StartedServer }> {
-  const port = (url: URL): number => Number(url.port || 6379);
+/**
+ * The oracle: STANDINS_REDIS_URL, else the machine's 127.0.0.1:6379, else a throwaway redis-server,
+ * through the real backend of the stand-ins (its RESP2 client keeps reply types apart).
+ */
+async function connectOracle(): Promise<{ client: RedisBackend; server?: StartedServer }> {
   try {
-    return { client: await RespClient.connect(realUrl.hostname, port(realUrl)) };
+    return { client: await createRealRedis(realUrl.toString()) };
   } catch (e) {
     if (process.env.STANDINS_REDIS_URL || findBinary('redis-server') === null) throw e;
   }
   const server = await startRedis();
-  const url = new URL(server.url);
-  return { client: await RespClient.connect(url.hostname, port(url)), server };
+  return { client: await createRealRedis(server.url), server };
 }
 const PREFIX = `emb-diff:${RUN}:`;
 
-async function realSendAll(client: RespClient, commands: Buffer[][]): Promise<Reply[]> {
-  const out: Reply[] = [];
-  for (const c of commands) out.push(await client.send(c));
-  return out;
-}
-
-async function realTransaction(client: RespClient, commands: Buffer[][]): Promise<Reply[] | ReplyError> {
-  await client.send(toArgv(['multi']));
-  for (const c of commands) await client.send(c);
-  const r = await client.send(toArgv(['exec']));
-  if (r instanceof ReplyError || Array.isArray(r)) return r;
-  throw new Error(`unexpected EXEC reply ${JSON.stringify(canon(r))}`);
-}
+const one = async (backend: RedisBackend, argv: Buffer[]): Promise<Reply> =>
+  (await backend.pipeline([argv]))[0] ?? null;
 
 async function scanAll(send: (argv: Buffer[]) => Promise<Reply>, opts: Arg[]): Promise<Reply> {
   const keys: Reply[] = [];
@@ -1289,9 +1198,9 @@ async function scanAll(send: (argv: Buffer[]) => Promise<Reply>, opts: Arg[]): P
   for (let i = 0; i < 100_000; i++) {
     const r = await send(toArgv(['scan', cursor, ...opts]));
     if (!Array.isArray(r)) return r;
-    const [next, batch] = r as [Buffer, Reply[]];
+    const [next, batch] = r as [Uint8Array, Reply[]];
     keys.push(...batch);
-    cursor = next.toString();
+    cursor = Buffer.from(next).toString();
     if (cursor === '0') return keys;
   }
   throw new Error('SCAN did not terminate');
@@ -1319,7 +1228,7 @@ async function runSteps(
 }
 
 describe('embedded Redis vs redis-server 7.0 (differential)', () => {
-  let real: RespClient | undefined;
+  let real: RedisBackend | undefined;
   let throwaway: StartedServer | undefined;
   let embedded: RedisBackend;
   let unreachable: Error | undefined;
@@ -1335,14 +1244,14 @@ describe('embedded Redis vs redis-server 7.0 (differential)', () => {
       });
       return;
     }
-    const info = await real.send(toArgv(['info', 'server']));
-    const version = /redis_version:(\S+)/.exec(Buffer.from(info as Buffer).toString())?.[1];
+    const info = await one(real, toArgv(['info', 'server']));
+    const version = /redis_version:(\S+)/.exec(Buffer.from(info as Uint8Array).toString())?.[1];
     if (version === undefined || !version.startsWith('7.0.')) {
       unreachable = new Error(`the oracle must be redis-server 7.0.x, found ${version ?? 'unknown'}`);
     }
   });
 
-  const oracle = (): RespClient => {
+  const oracle = (): RedisBackend => {
     if (unreachable !== undefined || real === undefined) throw unreachable ?? new Error('no oracle');
     return real;
   };
@@ -1351,9 +1260,10 @@ describe('embedded Redis vs redis-server 7.0 (differential)', () => {
     await embedded?.close();
     if (real === undefined) return;
     const server = real;
-    const keys = (await scanAll((argv) => server.send(argv), ['MATCH', `${PREFIX}*`, 'COUNT', 1000])) as Buffer[];
-    for (let i = 0; i < keys.length; i += 500) await server.send([Buffer.from('del'), ...keys.slice(i, i + 500)]);
-    real.close();
+    const keys = (await scanAll((argv) => one(server, argv), ['MATCH', `${PREFIX}*`, 'COUNT', 1000])) as Uint8Array[];
+    for (let i = 0; i < keys.length; i += 500)
+      await one(server, [Buffer.from('del'), ...keys.slice(i, i + 500).map((k) => Buffer.from(k))]);
+    await real.close();
     await throwaway?.stop();
   });
 
@@ -1369,12 +1279,12 @@ describe('embedded Redis vs redis-server 7.0 (differential)', () => {
       const steps = c.steps(k);
       const server = oracle();
       const realOut = await runSteps(steps, {
-        one: (argv) => server.send(argv),
-        pipe: (cmds) => realSendAll(server, cmds),
-        tx: (cmds) => realTransaction(server, cmds),
+        one: (argv) => one(server, argv),
+        pipe: (cmds) => server.pipeline(cmds),
+        tx: (cmds) => server.transaction(cmds),
       });
       const embeddedOut = await runSteps(steps, {
-        one: async (argv) => (await embedded.pipeline([argv]))[0]!,
+        one: (argv) => one(embedded, argv),
         pipe: (cmds) => embedded.pipeline(cmds),
         tx: (cmds) => embedded.transaction(cmds),
       });
