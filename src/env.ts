@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PASSWORD_MAX_ROUNDS } from './lib/password.ts';
 
 /**
  * The Worker's bindings (wrangler.toml vars, secrets, and the Analytics Engine dataset) and the one
@@ -102,7 +103,7 @@ export const ConfigSchema = z
     UPSTASH_TIMEOUT_MS: integer(50, 10_000, 1000),
     READY_TIMEOUT_MS: integer(50, 10_000, 1500),
     /** Chained PBKDF2 rounds of 100,000 iterations: 6 is OWASP's 600,000 (docs/decisions/0004). */
-    PASSWORD_HASH_ROUNDS: integer(1, 20, 6),
+    PASSWORD_HASH_ROUNDS: integer(1, PASSWORD_MAX_ROUNDS, 6),
     REFRESH_IDLE_DAYS: integer(1, 365, 7),
     REFRESH_ABSOLUTE_DAYS: integer(1, 365, 30),
     REFRESH_GRACE_SECONDS: integer(0, 120, 10),

@@ -175,49 +175,37 @@ export const refreshTokens = pgTable(
   ],
 );
 
-export const emailVerificationTokens = pgTable(
-  'email_verification_tokens',
-  {
-    id: uuid()
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    userId: uuid()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    tokenHash: text().notNull(),
-    expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
-    ...timestamps,
-    usedAt: timestamp({ withTimezone: true, mode: 'date' }),
-  },
-  (t) => [
-    uniqueIndex('email_verification_tokens_token_hash_key').on(t.tokenHash),
-    index('email_verification_tokens_user_idx').on(t.userId),
-    index('email_verification_tokens_expires_idx').on(t.expiresAt),
-  ],
-);
+/**
+ * A single-use token sent by email (verification, password reset): only its SHA-256 is stored,
+ * it expires, and `used_at` marks it spent. One shape, so both kinds behave the same.
+ */
+function oneTimeTokenTable<N extends string>(name: N) {
+  return pgTable(
+    name,
+    {
+      id: uuid()
+        .primaryKey()
+        .default(sql`gen_random_uuid()`),
+      userId: uuid()
+        .notNull()
+        .references(() => users.id, { onDelete: 'cascade' }),
+      tokenHash: text().notNull(),
+      expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+      ...timestamps,
+      usedAt: timestamp({ withTimezone: true, mode: 'date' }),
+    },
+    (t) => [
+      uniqueIndex(`${name}_token_hash_key`).on(t.tokenHash),
+      index(`${name}_user_idx`).on(t.userId),
+      index(`${name}_expires_idx`).on(t.expiresAt),
+    ],
+  );
+}
+
+export const emailVerificationTokens = oneTimeTokenTable('email_verification_tokens');
+export const passwordResetTokens = oneTimeTokenTable('password_reset_tokens');
 
 export type User = typeof users.$inferSelect;
 export type Task = typeof tasks.$inferSelect;
 export type Category = typeof categories.$inferSelect;
 export type RefreshToken = typeof refreshTokens.$inferSelect;
-
-export const passwordResetTokens = pgTable(
-  'password_reset_tokens',
-  {
-    id: uuid()
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    userId: uuid()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    tokenHash: text().notNull(),
-    expiresAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
-    ...timestamps,
-    usedAt: timestamp({ withTimezone: true, mode: 'date' }),
-  },
-  (t) => [
-    uniqueIndex('password_reset_tokens_token_hash_key').on(t.tokenHash),
-    index('password_reset_tokens_user_idx').on(t.userId),
-    index('password_reset_tokens_expires_idx').on(t.expiresAt),
-  ],
-);

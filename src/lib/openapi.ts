@@ -50,9 +50,6 @@ export function errorResponses<const S extends number>(...statuses: S[]) {
   return out;
 }
 
-/** The statuses any route can answer whatever it does (body checks, rate limits, failures). */
-export const COMMON_ERRORS = [500] as const;
-
 /** A JSON response or request content entry. */
 export const json = <S>(schema: S) => ({ 'application/json': { schema } });
 

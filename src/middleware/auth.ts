@@ -11,6 +11,13 @@ export function currentUserId(c: Context<AppEnv>): string {
   return userId;
 }
 
+/** The session (refresh-token family) of the request's access token; same precondition. */
+export function currentSessionId(c: Context<AppEnv>): string {
+  const sessionId = c.get('sessionId');
+  if (!sessionId) throw new Error('route reached without authentication');
+  return sessionId;
+}
+
 export function jwtSettings(config: Config): JwtSettings {
   return { keys: config.JWT_KEYS, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 }

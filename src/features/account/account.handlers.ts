@@ -4,17 +4,11 @@ import type { AppEnv } from '../../app-env.ts';
 import { describeError, log } from '../../lib/log.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { hashToken } from '../../lib/tokens.ts';
-import { currentUserId } from '../../middleware/auth.ts';
+import { currentSessionId, currentUserId } from '../../middleware/auth.ts';
 import { afterResponse } from '../../middleware/request-context.ts';
 import { sendQuietly } from '../auth/auth.service.ts';
 import type * as routes from './account.routes.ts';
 import * as account from './account.service.ts';
-
-function currentSessionId(c: Context<AppEnv>): string {
-  const sessionId = c.get('sessionId');
-  if (!sessionId) throw new Error('route reached without authentication');
-  return sessionId;
-}
 
 export const changePassword: AppRouteHandler<typeof routes.changePassword> = async (c) => {
   await account.changePassword(c.get('deps'), currentUserId(c), currentSessionId(c), c.req.valid('json'));
