@@ -154,6 +154,10 @@ describe('PATCH /api/v1/tasks/{task_id}', () => {
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    // Every loser learns the version that is current now (the winner's), not the one it sent.
+    for (const loser of results.filter((r) => r.status === 409)) {
+      expect((await loser.json<Problem>()).current_version).toBe(2);
+    }
     const winner = await results.find((r) => r.status === 200)!.json<TaskBody>();
     const [row] = await app.sql`select title, version from tasks where id = ${task.id}`;
     expect(row).toEqual({ title: winner.title, version: 2 });

@@ -121,7 +121,9 @@ export async function updateTask(deps: Deps, userId: string, taskId: string, cha
     current_version: number | null;
     task: TaskJson | null;
   }>(sql`
-    with target as (select user_id, version from tasks where id = ${taskId} and deleted_at is null),
+    -- FOR UPDATE: after waiting on a concurrent writer, this reads the version it committed, so a
+    -- 409 reports the version that is current now, not the one this statement's snapshot saw.
+    with target as (select user_id, version from tasks where id = ${taskId} and deleted_at is null for update),
     updated as (
       update tasks t set ${sql.join(sets, sql`, `)}
        where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and t.version = ${changes.version}
@@ -135,9 +137,7 @@ export async function updateTask(deps: Deps, userId: string, taskId: string, cha
   if (!row?.task) {
     // The version moved on (or the task was deleted meanwhile): say which version is current.
     throw new AppError('CONFLICT', 'The task changed since you read it. Read it again and reapply your change.', {
-      extensions: {
-        current_version: row?.current_version === changes.version ? changes.version + 1 : row?.current_version,
-      },
+      extensions: { current_version: row?.current_version },
     });
   }
   return row.task;
