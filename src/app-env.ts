@@ -2,6 +2,7 @@ import type { Deps } from './deps.ts';
 import type { CacheRead } from './lib/cache.ts';
 import type { Bindings } from './env.ts';
 import type { RequestIo } from './lib/io-accounting.ts';
+import type { IdempotencyState } from './middleware/idempotency.ts';
 import type { Trace } from './middleware/request-context.ts';
 
 /** Hono's environment for this app: the bindings and what middleware puts on the context. */
@@ -22,6 +23,8 @@ export interface AppEnv {
     cacheRead?: Promise<CacheRead<unknown> | null>;
     /** Work to start once the response is accounted for (see afterResponse). */
     background: (() => Promise<unknown>)[];
+    /** The request's Idempotency-Key handling, when it sent one on a route that honours it. */
+    idempotency?: IdempotencyState;
     /** RateLimit headers, kept here so error responses carry them too. */
     rateLimitHeaders?: Record<string, string>;
   };

@@ -2,6 +2,7 @@ import { createApp } from './app.ts';
 import { createDeps } from './deps.ts';
 import { loadConfig, type Bindings } from './env.ts';
 import { deleteExpiredTokens } from './features/auth/auth.service.ts';
+import { purgeTrash } from './features/tasks/tasks.service.ts';
 import { describeError, log } from './lib/log.ts';
 
 const app = createApp();
@@ -14,8 +15,10 @@ async function scheduled(controller: ScheduledController, env: Bindings): Promis
     return;
   }
   try {
-    const deleted = await deleteExpiredTokens(createDeps(config.config, env));
-    log('info', 'scheduled cleanup', { cron: controller.cron, deleted });
+    const deps = createDeps(config.config, env);
+    const deleted = await deleteExpiredTokens(deps);
+    const purged = await purgeTrash(deps, config.config.TRASH_RETENTION_DAYS);
+    log('info', 'scheduled cleanup', { cron: controller.cron, deleted, purged });
   } catch (error) {
     log('error', 'scheduled cleanup failed', { cron: controller.cron, error: describeError(error) });
     throw error;

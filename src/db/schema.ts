@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   check,
   index,
   integer,
@@ -69,6 +70,11 @@ export const tasks = pgTable(
     updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     deletedAt: timestamp({ withTimezone: true, mode: 'date' }),
     version: integer().notNull().default(1),
+    /**
+     * The user's change counter (task_sync_state.seq) when this task last changed in any way the
+     * API shows: fields, deletion, restore, category links. Delta sync reads changes past a cursor.
+     */
+    changeSeq: bigint({ mode: 'number' }).notNull().default(0),
   },
   (t) => [
     check('tasks_title_length', sql`char_length(${t.title}) between 3 and 200`),
@@ -99,6 +105,51 @@ export const tasks = pgTable(
     index('tasks_user_title_idx')
       .on(t.userId, sql`lower(${t.title})`, t.id)
       .where(sql`${t.deletedAt} is null`),
+    // Delta sync: every row of the user, live or trashed, in change order.
+    index('tasks_user_change_idx').on(t.userId, t.changeSeq, t.id),
+    // The trash, newest deletion first, and the purge of old deletions across users.
+    index('tasks_user_trash_idx')
+      .on(t.userId, t.deletedAt.desc(), t.id.desc())
+      .where(sql`${t.deletedAt} is not null`),
+    index('tasks_deleted_at_idx')
+      .on(t.deletedAt)
+      .where(sql`${t.deletedAt} is not null`),
+  ],
+);
+
+/**
+ * One row per user who ever changed a task: `seq` numbers the user's task changes. Every task
+ * write takes this row's lock first, so a user's changes commit in `seq` order and a sync reader
+ * that sees change n has seen every change before it (docs/decisions/0013-delta-sync.md).
+ * `purged_seq` is the newest change whose tombstone the trash purge has since removed: a client
+ * whose cursor is older may have missed it and must sync from scratch.
+ */
+export const taskSyncState = pgTable('task_sync_state', {
+  userId: uuid()
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  seq: bigint({ mode: 'number' }).notNull().default(0),
+  purgedSeq: bigint({ mode: 'number' }).notNull().default(0),
+});
+
+/** Tombstones of removed task-category links, for delta sync (a task row cannot show what it lost). */
+export const taskLinkRemovals = pgTable(
+  'task_link_removals',
+  {
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    taskId: uuid()
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    // No foreign key: the category may be gone (deleting it is one way to lose the link).
+    categoryId: uuid().notNull(),
+    changeSeq: bigint({ mode: 'number' }).notNull(),
+    removedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    index('task_link_removals_user_change_idx').on(t.userId, t.changeSeq, t.taskId, t.categoryId),
+    index('task_link_removals_removed_at_idx').on(t.removedAt),
   ],
 );
 

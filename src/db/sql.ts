@@ -26,3 +26,14 @@ export const TASK_JSON = sql`json_build_object(
       from task_categories tc join categories c on c.id = tc.category_id
      where tc.task_id = t.id), '[]'::json)
 )`;
+
+/**
+ * A CTE body that allocates the user's next change number (docs/decisions/0013-delta-sync.md).
+ * Every statement that changes a user's tasks must reference its result in the WHERE of each part
+ * that locks a task row, so this row lock is always taken first: the user's writes then commit in
+ * change-number order (a sync never skips one) and cannot deadlock on each other.
+ */
+export function nextChangeSeq(userId: string): SQL {
+  return sql`insert into task_sync_state as s (user_id, seq) values (${userId}, 1)
+    on conflict (user_id) do update set seq = s.seq + 1 returning s.seq`;
+}

@@ -31,9 +31,12 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'The resource exists but belongs to someone else, or the action is not allowed',
   404: 'No such resource',
   405: 'The path exists but not with this method',
-  409: 'Conflict with the current state (duplicate, stale version)',
+  409: 'Conflict with the current state (duplicate, stale version, Idempotency-Key still in flight)',
+  410: 'The sync cursor predates purged changes: sync again without a cursor',
+  412: 'The If-Match condition does not hold: the task changed since you read it',
   413: 'Request body too large',
   415: 'The body is not application/json',
+  422: 'The Idempotency-Key was already used with a different request',
   423: 'Account locked',
   429: 'Rate limit exceeded',
   500: 'Unexpected error or misconfiguration (no internals are disclosed)',
@@ -55,3 +58,45 @@ export const json = <S>(schema: S) => ({ 'application/json': { schema } });
 
 /** A required JSON request body (without `required`, an empty body would pass as `{}`). */
 export const jsonBody = <S>(schema: S) => ({ required: true, content: json(schema) });
+
+/** Request headers of conditional and retried requests, documented and bounded. */
+export const IfMatchHeader = z
+  .string()
+  .max(1000)
+  .optional()
+  .openapi({
+    param: { name: 'If-Match', in: 'header' },
+    description: 'The ETag you read: the change applies only if the task is still that version (412 otherwise)',
+    example: '"01a21ce1-50cf-7237-b8b8-bcd30d1af7d3.3"',
+  });
+
+export const IfNoneMatchHeader = z
+  .string()
+  .max(1000)
+  .optional()
+  .openapi({
+    param: { name: 'If-None-Match', in: 'header' },
+    description: 'The ETag you hold: 304 without a body when it is still current',
+  });
+
+export const IdempotencyKeyHeader = z
+  .string()
+  .max(257)
+  .optional()
+  .openapi({
+    param: { name: 'Idempotency-Key', in: 'header' },
+    description:
+      'A unique key per logical request (1-255 visible ASCII characters, e.g. a UUID). A retry with the same key and body gets the first response again (with `Idempotent-Replayed: true`) for 24 h; the same key with another body is 422; a retry while the first runs is 409.',
+    example: '4f1c2a9e-8b7d-4c55-9e0a-2f6b1d3c7e10',
+  });
+
+/** Response headers. */
+export const etagHeader = {
+  ETag: { description: 'The entity tag of this representation', schema: { type: 'string' as const, maxLength: 100 } },
+};
+export const replayedHeader = {
+  'Idempotent-Replayed': {
+    description: '`true` when this is the stored response to an earlier request with the same Idempotency-Key',
+    schema: { type: 'string' as const, enum: ['true'] },
+  },
+};

@@ -138,6 +138,8 @@ export function rateLimitByUser(
           },
         ),
         alongside?.(c, userId),
+        // An Idempotency-Key claim (src/middleware/idempotency.ts); it records its own failure.
+        c.get('idempotency')?.claim(),
       ]);
     await enforce(c, 'user', userId, c.get('deps').config.RATE_LIMIT_USER_PER_MINUTE, checks);
     if (revoked) {

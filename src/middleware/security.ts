@@ -58,6 +58,7 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
         'ETag',
         'Location',
         'Server-Timing',
+        'Idempotent-Replayed',
       ],
       maxAge: 600,
     });

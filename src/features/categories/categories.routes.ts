@@ -1,6 +1,7 @@
-import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses, IdempotencyKeyHeader, json, jsonBody, replayedHeader } from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
+import { idempotencyKey, replayIdempotent } from '../../middleware/idempotency.ts';
 import { rateLimitByUser } from '../../middleware/rate-limit.ts';
 import { limitAndInvalidate } from '../../middleware/user-cache.ts';
 import {
@@ -18,15 +19,16 @@ const invalidatingRoute = {
 };
 
 export const createCategory = createRoute({
-  ...userRoute,
+  tags: ['Categories'],
+  middleware: [requireAuth(), idempotencyKey(), rateLimitByUser(), requireVerifiedEmail(), replayIdempotent()],
   method: 'post',
   path: '/api/v1/categories',
   summary: 'Create a category',
   description: 'Names are unique per user, ignoring case (409). Colour defaults to #6B7280.',
-  request: { body: jsonBody(CreateCategorySchema) },
+  request: { headers: z.object({ 'idempotency-key': IdempotencyKeyHeader }), body: jsonBody(CreateCategorySchema) },
   responses: {
-    201: { description: 'Created', content: json(CategorySchema) },
-    ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
+    201: { description: 'Created', headers: replayedHeader, content: json(CategorySchema) },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 503),
   },
 });
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
+import { isoTimestamp, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
 import type { CategoryJson } from './categories.schemas.ts';
@@ -57,11 +57,31 @@ export async function listCategories(deps: Deps, userId: string): Promise<Catego
   return result.rows[0]?.items ?? [];
 }
 
-/** Deleting a category removes its links (foreign-key cascade); the tasks themselves stay. */
+/**
+ * Deleting a category removes its links (foreign-key cascade); the tasks themselves stay, but they
+ * changed: each gets a new version and change number, and each lost link a tombstone for sync.
+ */
 export async function deleteCategory(deps: Deps, userId: string, categoryId: string): Promise<void> {
+  const now = deps.clock.now();
   const result = await deps.db.execute<{ owner: string | null; deleted: number }>(sql`
-    with target as (select user_id from categories where id = ${categoryId}),
-    deleted as (delete from categories where id = ${categoryId} and user_id = ${userId} returning id)
+    with seq as (${nextChangeSeq(userId)}),
+    target as (select user_id from categories where id = ${categoryId}),
+    links as (
+      select tc.task_id from task_categories tc
+       where tc.category_id = ${categoryId} and exists (select 1 from target where user_id = ${userId})
+    ),
+    bumped as (
+      update tasks t set version = t.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+       where t.id in (select task_id from links) and t.user_id = ${userId} and (select seq from seq) > 0
+      returning t.id
+    ),
+    tombstones as (
+      insert into task_link_removals (user_id, task_id, category_id, change_seq, removed_at)
+      select ${userId}, task_id, ${categoryId}, (select seq from seq), ${now} from links
+    ),
+    deleted as (
+      delete from categories where id = ${categoryId} and user_id = ${userId} and (select seq from seq) > 0 returning id
+    )
     select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
   const row = result.rows[0];
   if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
@@ -84,7 +104,10 @@ function checkBothSides(row: LinkOutcome | undefined, userId: string): void {
   if (row.category_owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
 }
 
-/** Links a category to a task: both must exist and be the caller's; a second link is 409. */
+/**
+ * Links a category to a task: both must exist and be the caller's; a second link is 409. The task
+ * changed: it gets a new version (so its ETag moves) and change number.
+ */
 export async function assignCategory(
   deps: Deps,
   userId: string,
@@ -93,19 +116,26 @@ export async function assignCategory(
 ): Promise<TaskJson> {
   const now = deps.clock.now();
   const result = await deps.db.execute<LinkOutcome>(sql`
-    with task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
+    with seq as (${nextChangeSeq(userId)}),
+    task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id, name, color from categories where id = ${categoryId}),
     linked as (
       insert into task_categories (task_id, category_id, created_at)
       select task.id, category.id, ${now} from task, category
-       where task.user_id = ${userId} and category.user_id = ${userId}
+       where task.user_id = ${userId} and category.user_id = ${userId} and (select seq from seq) > 0
       on conflict do nothing
       returning task_id
+    ),
+    bumped as (
+      update tasks t set version = t.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null
+         and exists (select 1 from linked) and (select seq from seq) > 0
+      returning t.*
     )
     select (select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from linked)::int as changed,
-           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null) as task,
+           (select ${TASK_JSON} from bumped t) as task,
            (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`);
   const row = result.rows[0];
   checkBothSides(row, userId);
@@ -120,15 +150,27 @@ export async function assignCategory(
 }
 
 export async function removeCategory(deps: Deps, userId: string, taskId: string, categoryId: string): Promise<void> {
+  const now = deps.clock.now();
   const result = await deps.db.execute<LinkOutcome>(sql`
-    with task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
+    with seq as (${nextChangeSeq(userId)}),
+    task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id from categories where id = ${categoryId}),
     unlinked as (
       delete from task_categories
        where task_id = ${taskId} and category_id = ${categoryId}
          and exists (select 1 from task where user_id = ${userId})
          and exists (select 1 from category where user_id = ${userId})
-      returning task_id
+         and (select seq from seq) > 0
+      returning task_id, category_id
+    ),
+    bumped as (
+      update tasks t set version = t.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+       where t.id in (select task_id from unlinked) and t.user_id = ${userId} and (select seq from seq) > 0
+      returning t.id
+    ),
+    tombstones as (
+      insert into task_link_removals (user_id, task_id, category_id, change_seq, removed_at)
+      select ${userId}, task_id, category_id, (select seq from seq), ${now} from unlinked
     )
     select (select user_id from task) as task_owner,
            (select user_id from category) as category_owner,

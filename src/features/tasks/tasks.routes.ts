@@ -1,35 +1,71 @@
-import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  errorResponses,
+  etagHeader,
+  IdempotencyKeyHeader,
+  IfMatchHeader,
+  IfNoneMatchHeader,
+  json,
+  jsonBody,
+  replayedHeader,
+} from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
+import { idempotencyKey, replayIdempotent } from '../../middleware/idempotency.ts';
+import { rateLimitByUser } from '../../middleware/rate-limit.ts';
 import { limitAndInvalidate, limitAndReadCache, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import {
+  ChangesPageSchema,
+  ChangesQuerySchema,
   CreateTaskSchema,
   ListTasksQuerySchema,
+  RestoreTaskSchema,
   TaskCategoryParamSchema,
   TaskIdParamSchema,
   TaskPageSchema,
   TaskSchema,
+  TrashPageSchema,
+  TrashQuerySchema,
   UpdateTaskSchema,
 } from './tasks.schemas.ts';
 
 // Reads check the cache in the same Upstash request as the rate limit; writes retire the user's
-// cached reads in that request too (src/middleware/user-cache.ts).
+// cached reads in that request too (src/middleware/user-cache.ts), and claim an Idempotency-Key
+// there when the client sent one (src/middleware/idempotency.ts).
 const readRoute = (key: Parameters<typeof limitAndReadCache>[0]) => ({
   tags: ['Tasks'],
   middleware: [requireAuth(), limitAndReadCache(key), requireVerifiedEmail()],
 });
 const writeRoute = { tags: ['Tasks'], middleware: [requireAuth(), limitAndInvalidate(), requireVerifiedEmail()] };
+const retryableWriteRoute = {
+  tags: ['Tasks'],
+  middleware: [requireAuth(), idempotencyKey(), limitAndInvalidate(), requireVerifiedEmail(), replayIdempotent()],
+};
+
+const conditionalRead = z.object({ 'if-none-match': IfNoneMatchHeader });
+const retryable = z.object({ 'idempotency-key': IdempotencyKeyHeader });
+const conditionalWrite = z.object({ 'if-match': IfMatchHeader });
+const conditionalRetryableWrite = z.object({ 'if-match': IfMatchHeader, 'idempotency-key': IdempotencyKeyHeader });
+
+const notModified = { 304: { description: 'Not modified: your copy (If-None-Match) is current', headers: etagHeader } };
 
 export const createTask = createRoute({
-  ...writeRoute,
+  ...retryableWriteRoute,
   method: 'post',
   path: '/api/v1/tasks',
   summary: 'Create a task',
   description: 'Priority defaults to medium and status to todo; due_date, when given, must be in the future.',
-  request: { body: jsonBody(CreateTaskSchema) },
+  request: { headers: retryable, body: jsonBody(CreateTaskSchema) },
   responses: {
-    201: { description: 'Created', content: json(TaskSchema) },
-    ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
+    201: {
+      description: 'Created',
+      headers: {
+        ...etagHeader,
+        ...replayedHeader,
+        Location: { description: 'The new task', schema: { type: 'string' } },
+      },
+      content: json(TaskSchema),
+    },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 503),
   },
 });
 
@@ -40,10 +76,41 @@ export const listTasks = createRoute({
   summary: 'List tasks',
   description:
     'Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page.',
-  request: { query: ListTasksQuerySchema },
+  request: { query: ListTasksQuerySchema, headers: conditionalRead },
   responses: {
-    200: { description: 'A page of tasks', content: json(TaskPageSchema) },
+    200: { description: 'A page of tasks', headers: etagHeader, content: json(TaskPageSchema) },
+    ...notModified,
     ...errorResponses(400, 401, 403, 429, 500),
+  },
+});
+
+export const listTrash = createRoute({
+  tags: ['Tasks'],
+  middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()],
+  method: 'get',
+  path: '/api/v1/tasks/trash',
+  summary: 'List deleted tasks (the trash)',
+  description:
+    'Most recently deleted first. Tasks stay here for `retention_days` after deletion, then are purged for good; restore one with POST /api/v1/tasks/{task_id}/restore.',
+  request: { query: TrashQuerySchema },
+  responses: {
+    200: { description: 'A page of deleted tasks', content: json(TrashPageSchema) },
+    ...errorResponses(400, 401, 403, 429, 500),
+  },
+});
+
+export const taskChanges = createRoute({
+  tags: ['Tasks'],
+  middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()],
+  method: 'get',
+  path: '/api/v1/tasks/changes',
+  summary: 'Delta sync: what changed since your last sync',
+  description:
+    'Without a cursor: every task (and tombstones of those in the trash). With the `next_cursor` of the last call: only what changed since, in the order it happened: `task` (upsert your copy), `task_deleted` (drop it), `category_unlinked`. Apply the changes in order, keep `next_cursor`, and call again at once while `has_more` is true. Never skips a change, even under concurrent writes. 410 when the cursor is older than changes purged from the trash: sync again without a cursor.',
+  request: { query: ChangesQuerySchema },
+  responses: {
+    200: { description: 'The changes, oldest first', content: json(ChangesPageSchema) },
+    ...errorResponses(400, 401, 403, 410, 429, 500),
   },
 });
 
@@ -52,24 +119,25 @@ export const getTask = createRoute({
   method: 'get',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Get a task with its categories',
-  request: { params: TaskIdParamSchema },
+  request: { params: TaskIdParamSchema, headers: conditionalRead },
   responses: {
-    200: { description: 'The task', content: json(TaskSchema) },
+    200: { description: 'The task', headers: etagHeader, content: json(TaskSchema) },
+    ...notModified,
     ...errorResponses(400, 401, 403, 404, 429, 500),
   },
 });
 
 export const updateTask = createRoute({
-  ...writeRoute,
+  ...retryableWriteRoute,
   method: 'patch',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Update a task',
   description:
-    'Partial update. `version` must be the version you read: on success it increments; if the task changed since, 409 with `current_version`.',
-  request: { params: TaskIdParamSchema, body: jsonBody(UpdateTaskSchema) },
+    'Partial update. Send the version you read, either as `version` in the body (409 with `current_version` if the task changed since) or as its ETag in If-Match (412 if it changed). On success the version increments.',
+  request: { params: TaskIdParamSchema, headers: conditionalRetryableWrite, body: jsonBody(UpdateTaskSchema) },
   responses: {
-    200: { description: 'The updated task', content: json(TaskSchema) },
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+    200: { description: 'The updated task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
+    ...errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503),
   },
 });
 
@@ -77,22 +145,47 @@ export const deleteTask = createRoute({
   ...writeRoute,
   method: 'delete',
   path: '/api/v1/tasks/{task_id}',
-  summary: 'Delete a task (soft)',
-  request: { params: TaskIdParamSchema },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+  summary: 'Delete a task (to the trash)',
+  description:
+    'The task moves to the trash (see /api/v1/tasks/trash). With If-Match, only if it is still that version.',
+  request: { params: TaskIdParamSchema, headers: conditionalWrite },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 412, 429, 500) },
+});
+
+export const restoreTask = createRoute({
+  ...retryableWriteRoute,
+  method: 'post',
+  path: '/api/v1/tasks/{task_id}/restore',
+  summary: 'Restore a task from the trash',
+  description:
+    'The task comes back with a new version. A task not in the trash is returned unchanged. With If-Match (412) or a body `version` (409), only if it is still that version. 404 once purged.',
+  request: {
+    params: TaskIdParamSchema,
+    headers: conditionalRetryableWrite,
+    body: { required: false, content: json(RestoreTaskSchema) },
+  },
+  responses: {
+    200: { description: 'The restored task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
+    ...errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503),
+  },
 });
 
 export const assignCategory = createRoute({
-  ...writeRoute,
+  ...retryableWriteRoute,
   tags: ['Tasks', 'Categories'],
   method: 'post',
   path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
   summary: 'Assign a category to a task',
-  description: 'Both must be yours (403 otherwise) and exist (404); assigning twice is 409.',
-  request: { params: TaskCategoryParamSchema },
+  description:
+    'Both must be yours (403 otherwise) and exist (404); assigning twice is 409. The task gets a new version.',
+  request: { params: TaskCategoryParamSchema, headers: retryable },
   responses: {
-    200: { description: 'The task with its categories', content: json(TaskSchema) },
-    ...errorResponses(400, 401, 403, 404, 409, 429, 500),
+    200: {
+      description: 'The task with its categories',
+      headers: { ...etagHeader, ...replayedHeader },
+      content: json(TaskSchema),
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 422, 429, 500, 503),
   },
 });
 
@@ -102,6 +195,7 @@ export const removeCategory = createRoute({
   method: 'delete',
   path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
   summary: 'Remove a category from a task',
+  description: 'The task gets a new version.',
   request: { params: TaskCategoryParamSchema },
   responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
 });

@@ -33,11 +33,9 @@ export const UpdateTaskSchema = z
     due_date: timestamp.nullable().optional().openapi({ description: 'Must be in the future when set' }),
     priority: z.enum(TASK_PRIORITIES).optional(),
     status: z.enum(TASK_STATUSES).optional(),
-    version: z
-      .int()
-      .min(1)
-      .max(2_147_483_647)
-      .openapi({ description: 'The version you read; 409 if it changed since' }),
+    version: z.int().min(1).max(2_147_483_647).optional().openapi({
+      description: 'The version you read; 409 if it changed since. Required unless an If-Match header is sent.',
+    }),
   })
   .refine((body) => Object.keys(body).some((k) => k !== 'version'), {
     message: 'Nothing to change: send at least one field besides version',
@@ -93,5 +91,70 @@ export const TaskPageSchema = z
   })
   .openapi('TaskPage');
 
+export const RestoreTaskSchema = z
+  .strictObject({
+    version: z.int().min(1).max(2_147_483_647).optional().openapi({
+      description: 'When given, the task must still be at this version (409 otherwise)',
+    }),
+  })
+  .openapi('RestoreTaskRequest');
+
+export const TrashQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const TrashPageSchema = z
+  .object({
+    items: z.array(TaskSchema).max(100),
+    total: z.int().min(0),
+    page: z.int().min(1),
+    limit: z.int().min(1).max(100),
+    retention_days: z.int().min(1).openapi({ description: 'Tasks are purged this many days after deletion' }),
+  })
+  .openapi('TrashPage');
+
+export const CHANGES_MAX_LIMIT = 500;
+
+export const ChangesQuerySchema = z.object({
+  cursor: z.string().min(1).max(200).optional().openapi({
+    description: 'The `next_cursor` of the previous sync; omit it to start from the beginning',
+  }),
+  limit: z.coerce.number().int().min(1).max(CHANGES_MAX_LIMIT).default(100),
+});
+
+export const TaskChangeSchema = z
+  .discriminatedUnion('type', [
+    z
+      .object({ type: z.literal('task'), task: TaskSchema })
+      .openapi('TaskUpserted', { description: 'The task as it is now: create or replace your copy' }),
+    z
+      .object({
+        type: z.literal('task_deleted'),
+        task_id: z.uuid(),
+        version: z.int().min(1),
+        deleted_at: z.iso.datetime(),
+      })
+      .openapi('TaskDeleted', { description: 'The task went to the trash: drop your copy' }),
+    z
+      .object({
+        type: z.literal('category_unlinked'),
+        task_id: z.uuid(),
+        category_id: z.uuid(),
+        removed_at: z.iso.datetime(),
+      })
+      .openapi('CategoryUnlinked', { description: 'The category is no longer on the task' }),
+  ])
+  .openapi('TaskChange');
+
+export const ChangesPageSchema = z
+  .object({
+    changes: z.array(TaskChangeSchema).max(CHANGES_MAX_LIMIT),
+    next_cursor: z.string().max(200).openapi({ description: 'Pass it as `cursor` next time' }),
+    has_more: z.boolean().openapi({ description: 'More changes are waiting: sync again at once' }),
+  })
+  .openapi('TaskChanges');
+
 export type TaskJson = z.infer<typeof TaskSchema>;
+export type TaskChange = z.infer<typeof TaskChangeSchema>;
 export type ListTasksQuery = z.infer<typeof ListTasksQuerySchema>;

@@ -1,14 +1,15 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { TASK_JSON } from '../../db/sql.ts';
+import { nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { taskListStatement } from '../../db/task-queries.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { ListTasksQuery, TaskJson } from './tasks.schemas.ts';
 
 /**
  * Tasks, one Neon round trip per operation: every read and write is a single statement whose CTEs
- * also tell a missing task (404) from another user's (403), and a stale version (409) from success.
- * Soft-deleted tasks are invisible everywhere.
+ * also tell a missing task (404) from another user's (403), and a stale version (409/412) from
+ * success. Soft-deleted tasks are invisible everywhere but the trash and the sync feed. Every write
+ * takes the user's next change number first (nextChangeSeq) and stamps it on the rows it changes.
  */
 
 /** A cap per user against abuse; far above what a person keeps. */
@@ -54,10 +55,11 @@ export async function createTask(
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
   const result = await deps.db.execute<{ task: TaskJson | null }>(sql`
-    with inserted as (
-      insert into tasks (id, user_id, title, description, priority, due_date, created_at, updated_at)
+    with seq as (${nextChangeSeq(userId)}),
+    inserted as (
+      insert into tasks (id, user_id, title, description, priority, due_date, created_at, updated_at, change_seq)
       select ${deps.ids.uuid()}, ${userId}, ${input.title}, ${input.description ?? null}, ${input.priority}::task_priority,
-             ${input.due_date ?? null}::timestamptz, ${now}, ${now}
+             ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
        where (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       returning *
     )
@@ -93,23 +95,59 @@ export async function listTasks(
   return { items: row?.items ?? [], total: row?.total ?? 0, page: query.page, limit: query.limit };
 }
 
+/**
+ * What a write expects of the task's current version: the body's `version` (a mismatch is 409, as
+ * the original contract says) or an If-Match header (a mismatch is 412, RFC 9110), where '*' only
+ * asks that the task exist.
+ */
+export type VersionCheck = { from: 'body'; version: number } | { from: 'if-match'; versions: number[] | '*' };
+
+function versionMatches(check: VersionCheck | undefined): SQL {
+  if (!check) return sql`true`;
+  if (check.from === 'body') return sql`t.version = ${check.version}`;
+  if (check.versions === '*') return sql`true`;
+  if (check.versions.length === 0) return sql`false`;
+  return sql`t.version in (${sql.join(
+    check.versions.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
+}
+
+function stale(check: VersionCheck | undefined, currentVersion: number | null | undefined): AppError {
+  const extensions = { current_version: currentVersion };
+  if (check?.from === 'if-match') {
+    return new AppError('PRECONDITION_FAILED', 'The task changed since you read it: its ETag is another one now.', {
+      extensions,
+    });
+  }
+  return new AppError('CONFLICT', 'The task changed since you read it. Read it again and reapply your change.', {
+    extensions,
+  });
+}
+
 export interface TaskChanges {
   title?: string | undefined;
   description?: string | null | undefined;
   due_date?: string | null | undefined;
   priority?: string | undefined;
   status?: string | undefined;
-  version: number;
 }
 
 /**
- * Optimistic locking: the update applies only if `version` is the current one, then increments it.
- * N concurrent PATCHes with the same version: the row lock serialises them and exactly one matches.
+ * Optimistic locking: the update applies only if the version is the expected one, then increments
+ * it. N concurrent PATCHes with the same version: the row lock serialises them and exactly one
+ * matches.
  */
-export async function updateTask(deps: Deps, userId: string, taskId: string, changes: TaskChanges): Promise<TaskJson> {
+export async function updateTask(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  changes: TaskChanges,
+  check: VersionCheck,
+): Promise<TaskJson> {
   const now = deps.clock.now();
   assertFuture(changes.due_date, now);
-  const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`];
+  const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`, sql`change_seq = (select seq from seq)`];
   if (changes.title !== undefined) sets.push(sql`title = ${changes.title}`);
   if (changes.description !== undefined) sets.push(sql`description = ${changes.description}`);
   if (changes.due_date !== undefined) sets.push(sql`due_date = ${changes.due_date}::timestamptz`);
@@ -121,12 +159,18 @@ export async function updateTask(deps: Deps, userId: string, taskId: string, cha
     current_version: number | null;
     task: TaskJson | null;
   }>(sql`
+    with seq as (${nextChangeSeq(userId)}),
     -- FOR UPDATE: after waiting on a concurrent writer, this reads the version it committed, so a
     -- 409 reports the version that is current now, not the one this statement's snapshot saw.
-    with target as (select user_id, version from tasks where id = ${taskId} and deleted_at is null for update),
+    target as (
+      select user_id, version from tasks
+       where id = ${taskId} and deleted_at is null and (select seq from seq) > 0
+      for update
+    ),
     updated as (
       update tasks t set ${sql.join(sets, sql`, `)}
-       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and t.version = ${changes.version}
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(check)}
+         and (select seq from seq) > 0
       returning t.*
     )
     select (select user_id from target) as owner,
@@ -134,27 +178,137 @@ export async function updateTask(deps: Deps, userId: string, taskId: string, cha
            (select ${TASK_JSON} from updated t) as task`);
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
-  if (!row?.task) {
-    // The version moved on (or the task was deleted meanwhile): say which version is current.
-    throw new AppError('CONFLICT', 'The task changed since you read it. Read it again and reapply your change.', {
-      extensions: { current_version: row?.current_version },
-    });
-  }
+  // The version moved on (or the task was deleted meanwhile): say which version is current.
+  if (!row?.task) throw stale(check, row?.current_version);
   return row.task;
 }
 
-export async function deleteTask(deps: Deps, userId: string, taskId: string): Promise<void> {
+/** Moves a task to the trash; with an If-Match, only if it is still the version the client read. */
+export async function deleteTask(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  check: VersionCheck | undefined,
+): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{ owner: string | null; deleted: number }>(sql`
-    with target as (select user_id from tasks where id = ${taskId} and deleted_at is null),
+  const result = await deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
+    with seq as (${nextChangeSeq(userId)}),
+    target as (
+      select user_id, version from tasks
+       where id = ${taskId} and deleted_at is null and (select seq from seq) > 0
+      for update
+    ),
     deleted as (
-      update tasks set deleted_at = ${now}, updated_at = ${now}, version = version + 1
-       where id = ${taskId} and user_id = ${userId} and deleted_at is null
-      returning id
+      update tasks t set deleted_at = ${now}, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(check)}
+         and (select seq from seq) > 0
+      returning t.id
     )
-    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
+    select (select user_id from target) as owner, (select version from target) as current_version,
+           (select count(*) from deleted)::int as deleted`);
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
-  // Deleted by a concurrent request in between: it is gone either way.
-  if (row?.deleted !== 1) throw notFound();
+  if (row?.deleted === 1) return;
+  // Deleted by a concurrent request in between: it is gone either way. Otherwise the version moved.
+  if (check && row?.current_version != null) throw stale(check, row.current_version);
+  throw notFound();
+}
+
+/**
+ * Takes a task out of the trash. Restoring a task that is not in the trash changes nothing and
+ * answers with it (a retried restore succeeds); a purged task is gone (404).
+ */
+export async function restoreTask(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  check: VersionCheck | undefined,
+): Promise<TaskJson> {
+  const now = deps.clock.now();
+  const result = await deps.db.execute<{
+    owner: string | null;
+    current_version: number | null;
+    in_trash: boolean | null;
+    task: TaskJson | null;
+    current: TaskJson | null;
+  }>(sql`
+    with seq as (${nextChangeSeq(userId)}),
+    target as (
+      select user_id, version, deleted_at is not null as in_trash from tasks
+       where id = ${taskId} and (select seq from seq) > 0
+      for update
+    ),
+    restored as (
+      update tasks t set deleted_at = null, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is not null and ${versionMatches(check)}
+         and (select seq from seq) > 0
+         and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
+      returning t.*
+    )
+    select (select user_id from target) as owner,
+           (select version from target) as current_version,
+           (select in_trash from target) as in_trash,
+           (select ${TASK_JSON} from restored t) as task,
+           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`);
+  const row = result.rows[0];
+  checkOwner(row?.owner ?? null, userId);
+  if (row?.task) return row.task;
+  const versionHolds = (() => {
+    if (!check) return true;
+    if (check.from === 'body') return check.version === row?.current_version;
+    return check.versions === '*' || check.versions.includes(row?.current_version ?? 0);
+  })();
+  if (!versionHolds) throw stale(check, row?.current_version);
+  if (row?.in_trash === false && row.current) return row.current;
+  throw new AppError(
+    'LIMIT_REACHED',
+    `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some before restoring this one.`,
+  );
+}
+
+/** The trash: deleted tasks, most recently deleted first, until the purge removes them. */
+export async function listTrash(
+  deps: Deps,
+  userId: string,
+  query: { page: number; limit: number },
+): Promise<{ items: TaskJson[]; total: number; page: number; limit: number }> {
+  const offset = (query.page - 1) * query.limit;
+  const result = await deps.db.execute<{ total: number; items: TaskJson[] }>(sql`
+    with page as (
+      select ${TASK_JSON} as task from tasks t
+       where t.user_id = ${userId} and t.deleted_at is not null
+       order by t.deleted_at desc, t.id desc limit ${query.limit} offset ${offset}
+    )
+    select (select count(*) from tasks t where t.user_id = ${userId} and t.deleted_at is not null)::int as total,
+           coalesce((select json_agg(task) from page), '[]'::json) as items`);
+  const row = result.rows[0];
+  return { items: row?.items ?? [], total: row?.total ?? 0, page: query.page, limit: query.limit };
+}
+
+/**
+ * Permanently deletes tasks that have been in the trash longer than the retention period, and
+ * link tombstones as old, and records per user the newest change number whose tombstone went, so
+ * a client whose cursor is older syncs from scratch (410) instead of keeping a ghost.
+ * Two statements in one transaction, the sync-state rows locked first like every task write.
+ */
+export async function purgeTrash(deps: Deps, retentionDays: number): Promise<{ tasks: number; links: number }> {
+  const cutoff = new Date(deps.clock.now().getTime() - retentionDays * 86_400_000);
+  const [, purged] = await deps.sql.transaction((tx) => [
+    tx`
+      with expired as (
+        select user_id, max(change_seq) as seq from tasks where deleted_at < ${cutoff} group by user_id
+        union all
+        select user_id, max(change_seq) from task_link_removals where removed_at < ${cutoff} group by user_id
+      ),
+      per_user as (select user_id, max(seq) as seq from expired group by user_id)
+      insert into task_sync_state as s (user_id, purged_seq)
+      select user_id, seq from per_user
+      on conflict (user_id) do update set purged_seq = greatest(s.purged_seq, excluded.purged_seq)`,
+    tx`
+      with tasks_gone as (delete from tasks where deleted_at < ${cutoff} returning id),
+      links_gone as (delete from task_link_removals where removed_at < ${cutoff} returning task_id)
+      select (select count(*) from tasks_gone)::int as tasks, (select count(*) from links_gone)::int as links`,
+  ]);
+  const counts = (purged as { tasks: number; links: number }[])[0];
+  return { tasks: counts?.tasks ?? 0, links: counts?.links ?? 0 };
 }

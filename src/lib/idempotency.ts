@@ -1,0 +1,55 @@
+import { sha1 } from '@noble/hashes/legacy.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Redis } from '@upstash/redis/cloudflare';
+
+/**
+ * Storage for Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) in Upstash. A record is
+ * claimed as `running` for a short lease before the work starts and replaced by the finished
+ * response afterwards, kept 24 h. The claim is one EVALSHA, so it travels in the rate limiter's
+ * auto-pipelined request: a keyed request costs no round trip on the request path beyond it.
+ */
+
+/** How long a claim holds when the Worker dies before finishing: then a retry may run again. */
+export const LEASE_SECONDS = 60;
+export const KEEP_SECONDS = 24 * 60 * 60;
+
+const CLAIM_SCRIPT = `local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false`;
+const CLAIM_SHA = bytesToHex(sha1(new TextEncoder().encode(CLAIM_SCRIPT)));
+
+export type IdempotencyRecord =
+  | { state: 'running'; fingerprint: string }
+  | {
+      state: 'done';
+      fingerprint: string;
+      status: number;
+      headers: Record<string, string>;
+      body: string | null;
+    };
+
+/** Claims the key for this request; returns the record already there instead, if any. */
+export async function claimKey(redis: Redis, key: string, fingerprint: string): Promise<IdempotencyRecord | null> {
+  const keys = [key];
+  const args = [JSON.stringify({ state: 'running', fingerprint }), String(LEASE_SECONDS)];
+  let existing: unknown;
+  try {
+    existing = await redis.evalsha<string[], unknown>(CLAIM_SHA, keys, args);
+  } catch (error) {
+    // First use on this Redis: the script is not loaded yet. EVAL loads it for next time.
+    if (!String(error).includes('NOSCRIPT')) throw error;
+    existing = await redis.eval<string[], unknown>(CLAIM_SCRIPT, keys, args);
+  }
+  if (existing === null || existing === undefined) return null;
+  // The SDK decodes JSON it recognises; a string is the record still encoded.
+  return (typeof existing === 'string' ? JSON.parse(existing) : existing) as IdempotencyRecord;
+}
+
+export async function storeResult(redis: Redis, key: string, record: IdempotencyRecord): Promise<void> {
+  await redis.set(key, JSON.stringify(record), { ex: KEEP_SECONDS });
+}
+
+export async function releaseKey(redis: Redis, key: string): Promise<void> {
+  await redis.del(key);
+}
