@@ -26,6 +26,8 @@ export interface TestApp {
     neon?: 'none' | 'down' | 'error' | 'hang';
     upstash?: 'none' | 'down' | 'error' | 'hang';
   }): Promise<void>;
+  /** Adds this much delay (ms) to each Neon or Upstash round trip of this file. */
+  latency(latency: { neon?: number; upstash?: number }): Promise<void>;
   /** Emails the app sent through the development outbox, oldest first. */
   outbox(to?: string): Promise<OutboxMessage[]>;
 }
@@ -88,6 +90,10 @@ export async function setupTestApp(
       const body = await res.json<{ messages: { message: OutboxMessage }[] }>();
       return body.messages.map((m) => m.message);
     },
+    async latency(latency) {
+      const res = await control(`latency?ns=${name}`, { method: 'PUT', body: JSON.stringify(latency) });
+      if (!res.ok) throw new Error(`latency injection failed: ${await res.text()}`);
+    },
     async fault(faults) {
       const res = await control(`faults?ns=${name}`, { method: 'PUT', body: JSON.stringify(faults) });
       if (!res.ok) throw new Error(`fault injection failed: ${await res.text()}`);
@@ -135,7 +141,7 @@ let warmedUp: Promise<void> | undefined;
 
 /**
  * The first time Redis sees one of the app's Lua scripts (rate limiter, cache read, revocation
- * check) it answers NOSCRIPT and the client sends the script again: one extra request. One trip
+ * check, Idempotency-Key claim) it answers NOSCRIPT and the client sends the script again: one extra request. One trip
  * through every script path, once per test file before its first test, keeps the tests that count
  * round trips exact on a fresh Redis.
  */
@@ -156,5 +162,11 @@ async function warmUpScripts(app: App, bindings: Bindings): Promise<void> {
   const { access_token: token } = await registered.json<{ access_token: string }>();
   const listed = await call('/api/v1/tasks', { headers: { authorization: `Bearer ${token}` } });
   if (listed.status !== 200) throw new Error(`warm-up list answered ${listed.status}: ${await listed.text()}`);
+  const keyed = await call('/api/v1/tasks', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'warm-up' },
+    body: JSON.stringify({ title: 'Warm up the Idempotency-Key script' }),
+  });
+  if (keyed.status !== 201) throw new Error(`warm-up create answered ${keyed.status}: ${await keyed.text()}`);
   await waitOnExecutionContext(ctx);
 }
