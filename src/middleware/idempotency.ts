@@ -46,9 +46,9 @@ export function idempotencyKey(): MiddlewareHandler<AppEnv> {
       });
     }
     const userId = currentUserId(c);
-    const body = await c.req.text();
+    const requestBody = await c.req.text();
     // The same key means the same request: method, path, precondition and body.
-    const fingerprint = hex(`${c.req.method} ${c.req.path}\n${c.req.header('If-Match') ?? ''}\n${body}`);
+    const fingerprint = hex(`${c.req.method} ${c.req.path}\n${c.req.header('If-Match') ?? ''}\n${requestBody}`);
     const redisKey = `idem:${userId}:${hex(key)}`;
     const redis = c.get('deps').redis;
     const state: IdempotencyState = {
@@ -72,20 +72,16 @@ export function idempotencyKey(): MiddlewareHandler<AppEnv> {
       afterResponse(c, () => releaseKey(redis, redisKey).catch((error: unknown) => warn(c, error)));
       return;
     }
-    const copy = res.clone();
-    afterResponse(c, async () => {
-      try {
-        const headers: Record<string, string> = {};
-        for (const name of REPLAYED_HEADERS) {
-          const value = copy.headers.get(name);
-          if (value !== null) headers[name] = value;
-        }
-        const text = copy.body ? await copy.text() : null;
-        await storeResult(redis, redisKey, { state: 'done', fingerprint, status: copy.status, headers, body: text });
-      } catch (error) {
-        warn(c, error);
-      }
-    });
+    // Read now (the body is already in memory), so the store goes out in the same tick as the
+    // other after-response work and shares its Upstash request.
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = res.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    const body = res.body ? await res.clone().text() : null;
+    const record: IdempotencyRecord = { state: 'done', fingerprint, status: res.status, headers, body };
+    afterResponse(c, () => storeResult(redis, redisKey, record).catch((error: unknown) => warn(c, error)));
   };
 }
 

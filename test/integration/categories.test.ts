@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appWithTwoUsers, register, type Registered } from '../helpers/auth.ts';
+import { appWithTwoUsers, bearer, register, type Registered } from '../helpers/auth.ts';
 import { as, createCategory, createTask, type Problem, type TaskBody } from '../helpers/tasks.ts';
-import type { TestApp } from '../helpers/test-app.ts';
+import { json, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 let ann: Registered;
@@ -164,12 +164,50 @@ describe('round trips per task and category endpoint', () => {
       await measure(() => api.delete(`/api/v1/categories/${category.id}`), 204),
       await measure(() => api.delete(`/api/v1/tasks/${task.id}`), 204),
       await measure(() => api.get(`/api/v1/tasks/${task.id}`), 404),
+      await measure(() => api.get('/api/v1/tasks/trash'), 200),
+      await measure(() => api.post(`/api/v1/tasks/${task.id}/restore`), 200),
+      await measure(() => api.get('/api/v1/tasks/changes'), 200),
+      await measure(
+        () =>
+          app.request(
+            `/api/v1/tasks/${task.id}`,
+            json({ title: 'Conditional' }, bearer(user.accessToken, { method: 'PATCH', headers: { 'if-match': '*' } })),
+          ),
+        200,
+      ),
+      await measure(
+        () =>
+          app.request(
+            '/api/v1/tasks',
+            json({ title: 'Keyed' }, bearer(user.accessToken, { headers: { 'idempotency-key': 'counted-key' } })),
+          ),
+        201,
+      ),
     ];
     expect(budgets.map((b) => [b.neon, b.upstash])).toEqual(budgets.map(() => [1, 1]));
     // A cached read costs no Neon call, and its cache check rides in the rate limiter's request.
     const fresh = await (await api.post('/api/v1/tasks', { title: 'Cached' })).json<TaskBody>();
     expect(await measure(() => api.get(`/api/v1/tasks/${fresh.id}`), 200)).toMatchObject({ neon: 1, upstash: 1 });
     expect(await measure(() => api.get(`/api/v1/tasks/${fresh.id}`), 200)).toMatchObject({ neon: 0, upstash: 1 });
+    // A replayed Idempotency-Key does no work, and an unchanged task answers 304 from the cache.
+    const notModified = await measure(
+      () =>
+        app.request(
+          `/api/v1/tasks/${fresh.id}`,
+          bearer(user.accessToken, { headers: { 'if-none-match': `"${fresh.id}.1"` } }),
+        ),
+      304,
+    );
+    expect(notModified).toMatchObject({ neon: 0, upstash: 1 });
+    const replay = await measure(
+      () =>
+        app.request(
+          '/api/v1/tasks',
+          json({ title: 'Keyed' }, bearer(user.accessToken, { headers: { 'idempotency-key': 'counted-key' } })),
+        ),
+      201,
+    );
+    expect(replay).toMatchObject({ neon: 0, upstash: 1 });
   });
 });
 

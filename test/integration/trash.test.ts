@@ -126,7 +126,9 @@ describe('the scheduled purge', () => {
 
     await worker.scheduled(createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() }), app.env);
 
-    const ids = (await app.sql`select id from tasks where user_id = ${user.userId} order by title`).map((r) => r.id as string);
+    const ids = (await app.sql`select id from tasks where user_id = ${user.userId} order by title`).map(
+      (r) => r.id as string,
+    );
     expect(ids.sort()).toEqual([recent.id, live.id].sort());
     const [state] = await app.sql`select purged_seq::int as purged from task_sync_state where user_id = ${user.userId}`;
     expect(state?.purged).toBe(oldSeq);
