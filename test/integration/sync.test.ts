@@ -28,16 +28,19 @@ class Replica {
   cursor: string | undefined;
   pages = 0;
 
-  constructor(
-    private readonly user: Registered,
-    private readonly limit = 100,
-  ) {}
+  private readonly user: Registered;
+  private readonly limit: number;
+
+  constructor(user: Registered, limit = 100) {
+    this.user = user;
+    this.limit = limit;
+  }
 
   async sync(): Promise<void> {
     for (;;) {
       const query = new URLSearchParams({ limit: String(this.limit) });
       if (this.cursor) query.set('cursor', this.cursor);
-      const res = await as(app, this.user.accessToken).get(`/api/v1/tasks/changes?${query}`);
+      const res = await as(app, this.user.accessToken).get(`/api/v1/tasks/changes?${query.toString()}`);
       expect(res.status, await res.clone().text()).toBe(200);
       const page = await res.json<ChangesPage>();
       expect(page.changes.length).toBeLessThanOrEqual(this.limit);
