@@ -59,13 +59,16 @@ export const json = <S>(schema: S) => ({ 'application/json': { schema } });
 /** A required JSON request body (without `required`, an empty body would pass as `{}`). */
 export const jsonBody = <S>(schema: S) => ({ required: true, content: json(schema) });
 
-/** Request headers of conditional and retried requests, documented and bounded. */
+/**
+ * Request headers of conditional and retried requests, documented and bounded. The route schemas key
+ * them in lower case, as hono's header validator sees them (HTTP header names ignore case).
+ */
 export const IfMatchHeader = z
   .string()
   .max(1000)
   .optional()
   .openapi({
-    param: { name: 'If-Match', in: 'header' },
+    param: { in: 'header' },
     description: 'The ETag you read: the change applies only if the task is still that version (412 otherwise)',
     example: '"01a21ce1-50cf-7237-b8b8-bcd30d1af7d3.3"',
   });
@@ -75,7 +78,7 @@ export const IfNoneMatchHeader = z
   .max(1000)
   .optional()
   .openapi({
-    param: { name: 'If-None-Match', in: 'header' },
+    param: { in: 'header' },
     description: 'The ETag you hold: 304 without a body when it is still current',
   });
 
@@ -84,7 +87,7 @@ export const IdempotencyKeyHeader = z
   .max(257)
   .optional()
   .openapi({
-    param: { name: 'Idempotency-Key', in: 'header' },
+    param: { in: 'header' },
     description:
       'A unique key per logical request (1-255 visible ASCII characters, e.g. a UUID). A retry with the same key and body gets the first response again (with `Idempotent-Replayed: true`) for 24 h; the same key with another body is 422; a retry while the first runs is 409.',
     example: '4f1c2a9e-8b7d-4c55-9e0a-2f6b1d3c7e10',
