@@ -121,8 +121,9 @@ export function taskListStatement(userId: string, query: TaskListFilter): SQL {
 
   // One row more than the page: if it comes back, another page follows.
   const fetch = query.limit + 1;
+  // Keys only: the JSON is built for the page's rows alone, not for every row an offset skips.
   const select = (condition: SQL | null, limit: SQL, offset = 0) =>
-    sql`select t.id, ${key.value} as k, ${key.text} as key, ${TASK_JSON} as task
+    sql`select t.id, ${key.value} as k, ${key.text} as key
           from tasks t where ${where}${condition ? sql` and ${condition}` : sql``}
          order by ${order} limit ${limit}${offset > 0 ? sql` offset ${offset}` : sql``}`;
 
@@ -157,7 +158,7 @@ export function taskListStatement(userId: string, query: TaskListFilter): SQL {
     select (select count(*) from tasks t where ${where})::int as total,
            coalesce(array_to_json(a.tasks[1:${query.limit}::int]), '[]'::json) as items,
            case when cardinality(a.keys) > ${query.limit}::int then a.keys[${query.limit}::int] end as last
-      from (select array_agg(p.task order by ${pageOrder}) as tasks,
+      from (select array_agg(${TASK_JSON} order by ${pageOrder}) as tasks,
                    array_agg(json_build_array(p.key, p.id) order by ${pageOrder}) as keys
-              from page p) a`;
+              from page p join tasks t on t.id = p.id) a`;
 }
