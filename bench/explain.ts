@@ -1,11 +1,13 @@
 /**
  * EXPLAIN ANALYZE of the task queries on a realistic data set: 1,000 users, 100,000 tasks (one heavy
  * user with 10,000 of them, the per-user cap), 5% soft-deleted, categories on a third of the tasks.
- * The list SQL is the API's own (src/db/task-queries.ts), rendered by drizzle.
+ * The list SQL is the API's own (src/db/task-queries.ts), rendered by drizzle: filters, sorts, deep
+ * pages by offset beside the same pages by cursor, and full-text search.
  *
  *   npm run bench:explain        (needs PostgreSQL: STANDINS_POSTGRES_URL, or the binaries on PATH)
  *
- * Prints each query's plan shape and time, and writes the full plans to bench/results/explain.txt.
+ * Prints each query's plan shape and time (the median of 5 runs), and writes the full plans to
+ * bench/results/explain.txt.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,12 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { applyMigrations } from '../drizzle/migrator.ts';
 import { startStandIns } from '../dev/stand-ins/server.ts';
-import { taskListStatement, type TaskListFilter } from '../src/db/task-queries.ts';
+import {
+  taskListStatement,
+  type TaskListFilter,
+  type TaskListPosition,
+  type TaskListRow,
+} from '../src/db/task-queries.ts';
 
 // One heavy user at the per-user cap, 999 with 90 tasks each.
 const SEED = `
@@ -97,6 +104,52 @@ try {
     ['list, sort -updated_at, limit 100', heavy, { ...base, sort: '-updated_at', limit: 100 }],
   ];
   const dialect = new PgDialect();
+
+  // Deep pages: an offset walks past every row before the page; a cursor starts inside the index.
+  // The cursor is the one the API hands out at that depth: the statement's own `last`.
+  const positionAfter = async (filter: TaskListFilter, rows: number): Promise<TaskListPosition> => {
+    const query = dialect.sqlToQuery(taskListStatement(heavy, { ...filter, page: rows / filter.limit }));
+    // The stand-ins' pool hands back Postgres' text, as Neon does: the JSON is parsed here.
+    const result = await pool.query<{ last: string | null }>(query.sql, query.params);
+    const raw = result.rows[0]?.last;
+    const last = raw ? (JSON.parse(raw) as TaskListRow<unknown>['last']) : null;
+    if (!last) throw new Error(`no position after row ${rows} for ${filter.sort}`);
+    return { key: last[0], id: last[1] };
+  };
+  for (const [sort, rows] of [
+    ['-created_at', 20],
+    ['-created_at', 8980],
+    ['title', 8980],
+    ['priority', 8980],
+    ['due_date', 8980],
+    // 7,500 of the heavy user's 9,500 live tasks have a due date: this page holds the last 20 of
+    // them and, from the second index range, the first task without one.
+    ['-due_date', 7480],
+  ] as const) {
+    const filter = { ...base, sort };
+    cases.push(
+      [`list, sort ${sort}, page ${rows / 20 + 1} (offset ${rows})`, heavy, { ...filter, page: rows / 20 + 1 }],
+      [`list, sort ${sort}, cursor after row ${rows}`, heavy, { ...filter, after: await positionAfter(filter, rows) }],
+    );
+  }
+
+  // Search on the heavy user: "details" is in a third of the descriptions, "4242" in one title.
+  const details: TaskListFilter = { ...base, sort: 'relevance', q: 'details' };
+  cases.push(
+    ['search "details", by relevance', heavy, details],
+    ['search "task 4242", by relevance', heavy, { ...details, q: 'task 4242' }],
+    ['search "details", status=todo', heavy, { ...details, status: 'todo' }],
+    ['search "details", category filter', heavy, { ...details, category_id: category }],
+    ['search "details", sort -created_at', heavy, { ...details, sort: '-created_at' }],
+    ['search "details", by relevance, page 150 (offset 2980)', heavy, { ...details, page: 150 }],
+    [
+      'search "details", by relevance, cursor after row 2980',
+      heavy,
+      { ...details, after: await positionAfter(details, 2980) },
+    ],
+    ['search without a word ("!!!"): nothing is read', heavy, { ...details, q: '!!!' }],
+  );
+
   const report: string[] = [];
   for (const [name, userId, filter] of cases) {
     const query = dialect.sqlToQuery(taskListStatement(userId, filter));
@@ -110,7 +163,9 @@ try {
   fs.writeFileSync(out, `${report.join('\n\n')}\n`);
   for (const section of report) {
     const [title, ...plan] = section.split('\n');
-    const shape = plan.filter((l) => /Scan|Sort|Execution Time/.test(l)).map((l) => `    ${l.trim()}`);
+    // The root's buffer count: pages touched by the whole statement, steadier than time on a busy machine.
+    const buffers = plan[1]?.trim().startsWith('Buffers:') ? [`    total ${plan[1].trim()}`] : [];
+    const shape = [...buffers, ...plan.filter((l) => /Scan|Sort|Execution Time/.test(l)).map((l) => `    ${l.trim()}`)];
     process.stdout.write(`${title}\n${shape.join('\n')}\n`);
   }
   process.stdout.write(`\nfull plans: ${path.relative(process.cwd(), out)}\n`);
@@ -118,10 +173,17 @@ try {
   await standIns.close();
 }
 
-async function explain(pool: pg.Pool, text: string, params: unknown[]): Promise<string> {
-  const result = await pool.query<{ 'QUERY PLAN': string }>({
-    text: `explain (analyze, buffers, costs off) ${text}`,
-    values: params,
-  });
-  return result.rows.map((r) => r['QUERY PLAN']).join('\n');
+/** Runs each plan `runs` times and keeps the one of median time, so a busy machine skews it less. */
+async function explain(pool: pg.Pool, text: string, params: unknown[], runs = 5): Promise<string> {
+  const plans: { plan: string; ms: number }[] = [];
+  for (let run = 0; run < runs; run++) {
+    const result = await pool.query<{ 'QUERY PLAN': string }>({
+      text: `explain (analyze, buffers, costs off) ${text}`,
+      values: params,
+    });
+    const plan = result.rows.map((r) => r['QUERY PLAN']).join('\n');
+    plans.push({ plan, ms: Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? Number.NaN) });
+  }
+  plans.sort((a, b) => a.ms - b.ms);
+  return plans[Math.floor(runs / 2)]!.plan;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
 import { textTypes, type SqlBackend } from './sql-backend.ts';
@@ -38,10 +39,13 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
     const existing = dir !== undefined && fs.existsSync(path.join(dir, 'PG_VERSION'));
     if (dir) fs.mkdirSync(path.dirname(dir), { recursive: true });
     let db: PGlite;
+    // PGlite has no extensions of its own: each one the migrations create must be loaded here.
+    // btree_gin: the search index holds user_id beside the document (migrations/0004).
+    const extensions = { btree_gin };
     try {
       db = existing
-        ? await PGlite.create(dir)
-        : await PGlite.create(dir, { loadDataDir: from ?? (await loadTemplate()) });
+        ? await PGlite.create(dir, { extensions })
+        : await PGlite.create(dir, { extensions, loadDataDir: from ?? (await loadTemplate()) });
     } catch (error) {
       throw new Error(
         `PGlite could not open ${dir ?? 'an in-memory database'} (${String(error)}); ` +

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   check,
+  customType,
   index,
   integer,
   pgEnum,
@@ -24,6 +25,9 @@ import {
 const timestamps = {
   createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 };
+
+/** Postgres' full-text document type; only Postgres writes it (a generated column), so no mapping. */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 export const taskStatus = pgEnum('task_status', ['todo', 'in_progress', 'done']);
 export const taskPriority = pgEnum('task_priority', ['low', 'medium', 'high', 'urgent']);
@@ -75,6 +79,15 @@ export const tasks = pgTable(
      * API shows: fields, deletion, restore, category links. Delta sync reads changes past a cursor.
      */
     changeSeq: bigint({ mode: 'number' }).notNull().default(0),
+    // What `q=` searches, kept by Postgres itself so no write path can forget it. The `simple`
+    // configuration folds case but neither stems nor drops stop words: users write in every
+    // language, and an English stemmer would mangle the rest. A title match weighs more (A) than
+    // a description match (B) in ts_rank.
+    search: tsvector()
+      .notNull()
+      .generatedAlwaysAs(
+        sql`setweight(to_tsvector('simple'::regconfig, "title"), 'A') || setweight(to_tsvector('simple'::regconfig, coalesce("description", '')), 'B')`,
+      ),
   },
   (t) => [
     check('tasks_title_length', sql`char_length(${t.title}) between 3 and 200`),
@@ -104,6 +117,11 @@ export const tasks = pgTable(
       .where(sql`${t.deletedAt} is null`),
     index('tasks_user_title_idx')
       .on(t.userId, sql`lower(${t.title})`, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    // Search: one GIN index over (user, document), so the user filter and the text match are
+    // one index scan (user_id is a GIN key thanks to btree_gin, created by the migration).
+    index('tasks_user_search_idx')
+      .using('gin', t.userId, t.search)
       .where(sql`${t.deletedAt} is null`),
     // Delta sync: every row of the user, live or trashed, in change order.
     index('tasks_user_change_idx').on(t.userId, t.changeSeq, t.id),

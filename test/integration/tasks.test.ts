@@ -306,7 +306,7 @@ describe('GET /api/v1/tasks: filters, sorting, pagination', () => {
     const beyond = await list('?limit=2&page=4&sort=title');
     expect(titles(first)).toEqual(['Alpha', 'bravo']);
     expect(titles(last)).toEqual(['Echo']);
-    expect(beyond).toEqual({ items: [], total: 5, page: 4, limit: 2 });
+    expect(beyond).toEqual({ items: [], total: 5, page: 4, limit: 2, next_cursor: null });
     expect(titles(await list('?limit=1&page=3&sort=title'))).toEqual(['Charlie']);
     expect((await list('?limit=100')).items).toHaveLength(5);
   });
@@ -318,6 +318,7 @@ describe('GET /api/v1/tasks: filters, sorting, pagination', () => {
       total: 0,
       page: 1,
       limit: 20,
+      next_cursor: null,
     });
   });
 

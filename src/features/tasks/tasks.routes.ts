@@ -75,7 +75,9 @@ export const listTasks = createRoute({
   path: '/api/v1/tasks',
   summary: 'List tasks',
   description:
-    'Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page.',
+    'Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page. ' +
+    'Page by `page` (an offset) or by `cursor` (keyset: pass the previous `next_cursor`; stable while tasks are ' +
+    'added or deleted, and as fast deep in the list as at its start). `q` searches title and description.',
   request: { query: ListTasksQuerySchema, headers: conditionalRead },
   responses: {
     200: { description: 'A page of tasks', headers: etagHeader, content: json(TaskPageSchema) },

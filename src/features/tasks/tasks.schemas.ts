@@ -6,7 +6,14 @@ export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
 
 /** Sort keys clients may use; `-` in front sorts descending. The id always breaks ties. */
 export const TASK_SORT_FIELDS = ['created_at', 'updated_at', 'due_date', 'priority', 'status', 'title'] as const;
-const SORTS = TASK_SORT_FIELDS.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
+/** Best match first: only with `q`, and the default then. */
+export const RELEVANCE = 'relevance';
+const SORTS: [string, ...string[]] = [RELEVANCE, ...TASK_SORT_FIELDS.flatMap((f) => [f, `-${f}`])];
+
+/** Room for the longest cursor key (a 200-character title, every character JSON-escaped). */
+export const CURSOR_MAX_LENGTH = 2048;
+export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
+export const SEARCH_MAX_LENGTH = 200;
 
 const timestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-12-01T09:00:00.000Z' });
 const uuid = z.uuid().openapi({ example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' });
@@ -44,8 +51,31 @@ export const UpdateTaskSchema = z
 
 export const ListTasksQuerySchema = z
   .object({
-    page: z.coerce.number().int().min(1).max(10_000).default(1),
+    page: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .openapi({ description: 'Page number, 1 when absent. Not with `cursor`.', default: 1 }),
     limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z
+      .string()
+      .max(CURSOR_MAX_LENGTH)
+      .regex(CURSOR_PATTERN)
+      .optional()
+      .openapi({
+        description:
+          'The `next_cursor` of the previous page (opaque): the page starts right after its last task. Same sort ' +
+          '(and same `q` for relevance) as that page, else 400; keep the filters too. Not with `page`. A task listed ' +
+          'for the whole walk appears exactly once, whatever is added or deleted meanwhile; one added later appears ' +
+          'only if it sorts after the pages already read.',
+      }),
+    q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
+      description:
+        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing.',
+      example: 'quarterly report',
+    }),
     status: z.enum(TASK_STATUSES).optional(),
     priority: z.enum(TASK_PRIORITIES).optional(),
     due_from: timestamp.optional(),
@@ -53,12 +83,22 @@ export const ListTasksQuerySchema = z
     category_id: z.uuid().optional(),
     sort: z
       .enum(SORTS)
-      .default('-created_at')
-      .openapi({ description: `One of ${TASK_SORT_FIELDS.join(', ')}; prefix - for descending` }),
+      .optional()
+      .openapi({
+        description: `One of ${TASK_SORT_FIELDS.join(', ')}; prefix - for descending; or ${RELEVANCE} (best match first), which needs q. Default: ${RELEVANCE} with q, -created_at without.`,
+      }),
   })
   .refine((q) => !q.due_from || !q.due_to || Date.parse(q.due_from) <= Date.parse(q.due_to), {
     message: 'due_from must not be after due_to',
     path: ['due_from'],
+  })
+  .refine((q) => q.cursor === undefined || q.page === undefined, {
+    message: 'cursor and page cannot be combined: a cursor already says where the page starts',
+    path: ['cursor'],
+  })
+  .refine((q) => q.sort !== RELEVANCE || q.q !== undefined, {
+    message: 'sort=relevance needs q',
+    path: ['sort'],
   });
 
 export const CategoryRefSchema = z
@@ -85,9 +125,18 @@ export const TaskSchema = z
 export const TaskPageSchema = z
   .object({
     items: z.array(TaskSchema).max(100),
-    total: z.int().min(0),
-    page: z.int().min(1),
+    total: z.int().min(0).openapi({ description: 'Every task matching the filters, not just this page' }),
+    page: z
+      .int()
+      .min(1)
+      .nullable()
+      .openapi({ description: 'The page number; null when the page was asked for by cursor (it has no offset)' }),
     limit: z.int().min(1).max(100),
+    next_cursor: z
+      .string()
+      .max(CURSOR_MAX_LENGTH)
+      .nullable()
+      .openapi({ description: 'Pass as `cursor` for the next page; null on the last page. Set in both modes.' }),
   })
   .openapi('TaskPage');
 

@@ -1,9 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
-import { taskListStatement } from '../../db/task-queries.ts';
+import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { AppError } from '../../lib/errors.ts';
-import type { ListTasksQuery, TaskJson } from './tasks.schemas.ts';
+import { decodeCursor, encodeCursor } from './tasks.cursor.ts';
+import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.ts';
 
 /**
  * Tasks, one Neon round trip per operation: every read and write is a single statement whose CTEs
@@ -85,14 +86,34 @@ export async function getTask(deps: Deps, userId: string, taskId: string): Promi
   return row.task;
 }
 
-export async function listTasks(
-  deps: Deps,
-  userId: string,
-  query: ListTasksQuery,
-): Promise<{ items: TaskJson[]; total: number; page: number; limit: number }> {
-  const result = await deps.db.execute<{ total: number; items: TaskJson[] }>(taskListStatement(userId, query));
+export interface TaskPage {
+  items: TaskJson[];
+  total: number;
+  page: number | null;
+  limit: number;
+  next_cursor: string | null;
+}
+
+/**
+ * A page by offset (`page`) or by keyset (`cursor`); either way `next_cursor` continues from its
+ * last task. The sort defaults to relevance when searching.
+ */
+export async function listTasks(deps: Deps, userId: string, query: ListTasksQuery): Promise<TaskPage> {
+  const sort = query.sort ?? (query.q !== undefined ? RELEVANCE : '-created_at');
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, query.q);
+  const page = after ? null : (query.page ?? 1);
+  const result = await deps.db.execute<TaskListRow<TaskJson>>(
+    taskListStatement(userId, { ...query, sort, page, after }),
+  );
   const row = result.rows[0];
-  return { items: row?.items ?? [], total: row?.total ?? 0, page: query.page, limit: query.limit };
+  const last = row?.last;
+  return {
+    items: row?.items ?? [],
+    total: row?.total ?? 0,
+    page,
+    limit: query.limit,
+    next_cursor: last ? encodeCursor(sort, { key: last[0], id: last[1] }, query.q) : null,
+  };
 }
 
 /**
