@@ -14,3 +14,25 @@ export function text(min: number, max: number) {
     .refine((s) => [...s].length <= max, { message: `Must be at most ${max} characters` })
     .openapi({ minLength: min, maxLength: max });
 }
+
+// The instants Postgres' timestamptz can take from us and give back as a four-digit year.
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * An RFC 3339 timestamp with Z or an offset, handed on as the same instant in UTC with milliseconds.
+ * zod's pattern accepts year 0000 and offsets up to ±23:59, which Postgres refuses ("date/time
+ * field value out of range", "time zone displacement out of range": a 500), and instants past
+ * 9999 that Postgres stores but the API would then write with a five-digit year. Only instants
+ * in years 1 to 9999 pass, and Postgres always gets one spelling it parses.
+ */
+export function storableTimestamp() {
+  return z.iso.datetime({ offset: true }).pipe(
+    z
+      .string()
+      .refine((s) => Date.parse(s) >= EARLIEST && Date.parse(s) <= LATEST, {
+        message: 'Must be between years 0001 and 9999 in UTC',
+      })
+      .transform((s) => new Date(Date.parse(s)).toISOString()),
+  );
+}

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { text } from '../../lib/schemas.ts';
+import { storableTimestamp, text } from '../../lib/schemas.ts';
 
 export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const;
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -15,7 +15,7 @@ export const CURSOR_MAX_LENGTH = 2048;
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const SEARCH_MAX_LENGTH = 200;
 
-const timestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-12-01T09:00:00.000Z' });
+const timestamp = storableTimestamp().openapi({ example: '2026-12-01T09:00:00.000Z' });
 const uuid = z.uuid().openapi({ example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' });
 
 export const TaskIdParamSchema = z.object({ task_id: uuid.openapi({ param: { name: 'task_id', in: 'path' } }) });
