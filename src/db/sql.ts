@@ -28,12 +28,21 @@ export const TASK_JSON = sql`json_build_object(
 )`;
 
 /**
- * A CTE body that allocates the user's next change number (docs/decisions/0013-delta-sync.md).
- * Every statement that changes a user's tasks must reference its result in the WHERE of each part
- * that locks a task row, so this row lock is always taken first: the user's writes then commit in
- * change-number order (a sync never skips one) and cannot deadlock on each other.
+ * A CTE body that locks the user's change counter and yields the next change number
+ * (docs/decisions/0013-delta-sync.md). Every statement that changes a user's tasks must reference
+ * its result in the WHERE of each part that locks a task row, so this row lock is always taken
+ * first: the user's writes then commit in change-number order (a sync never skips one) and cannot
+ * deadlock on each other. The row exists for every user (a trigger on users creates it).
  */
 export function nextChangeSeq(userId: string): SQL {
-  return sql`insert into task_sync_state as s (user_id, seq) values (${userId}, 1)
-    on conflict (user_id) do update set seq = s.seq + 1 returning s.seq`;
+  return sql`select seq + 1 as seq from task_sync_state where user_id = ${userId} for update`;
+}
+
+/**
+ * The CTE body that consumes the number drawn by nextChangeSeq, only if `written` (the name of the
+ * statement's writing CTE) returned a row: a refused write leaves the database exactly as it was.
+ */
+export function commitChangeSeq(userId: string, written: string): SQL {
+  return sql`update task_sync_state set seq = (select seq from seq)
+     where user_id = ${userId} and exists (select 1 from ${sql.identifier(written)})`;
 }

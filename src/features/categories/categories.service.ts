@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { isoTimestamp, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, isoTimestamp, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
 import type { CategoryJson } from './categories.schemas.ts';
@@ -81,7 +81,8 @@ export async function deleteCategory(deps: Deps, userId: string, categoryId: str
     ),
     deleted as (
       delete from categories where id = ${categoryId} and user_id = ${userId} and (select seq from seq) > 0 returning id
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'deleted')})
     select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
   const row = result.rows[0];
   if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
@@ -131,7 +132,8 @@ export async function assignCategory(
        where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null
          and exists (select 1 from linked) and (select seq from seq) > 0
       returning t.*
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'linked')})
     select (select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from linked)::int as changed,
@@ -171,7 +173,8 @@ export async function removeCategory(deps: Deps, userId: string, taskId: string,
     tombstones as (
       insert into task_link_removals (user_id, task_id, category_id, change_seq, removed_at)
       select ${userId}, task_id, category_id, (select seq from seq), ${now} from unlinked
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'unlinked')})
     select (select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from unlinked)::int as changed,

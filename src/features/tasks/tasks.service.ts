@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { AppError } from '../../lib/errors.ts';
 import { decodeCursor, encodeCursor } from './tasks.cursor.ts';
@@ -10,7 +10,8 @@ import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.t
  * Tasks, one Neon round trip per operation: every read and write is a single statement whose CTEs
  * also tell a missing task (404) from another user's (403), and a stale version (409/412) from
  * success. Soft-deleted tasks are invisible everywhere but the trash and the sync feed. Every write
- * takes the user's next change number first (nextChangeSeq) and stamps it on the rows it changes.
+ * takes the user's next change number first (nextChangeSeq), stamps it on the rows it changes, and
+ * consumes it only if it changed something (commitChangeSeq).
  */
 
 /** A cap per user against abuse; far above what a person keeps. */
@@ -63,7 +64,8 @@ export async function createTask(
              ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
        where (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       returning *
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'inserted')})
     select (select ${TASK_JSON} from inserted t) as task`);
   const task = result.rows[0]?.task;
   if (!task) {
@@ -193,7 +195,8 @@ export async function updateTask(
        where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(check)}
          and (select seq from seq) > 0
       returning t.*
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'updated')})
     select (select user_id from target) as owner,
            (select version from target) as current_version,
            (select ${TASK_JSON} from updated t) as task`);
@@ -224,7 +227,8 @@ export async function deleteTask(
        where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(check)}
          and (select seq from seq) > 0
       returning t.id
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'deleted')})
     select (select user_id from target) as owner, (select version from target) as current_version,
            (select count(*) from deleted)::int as deleted`);
   const row = result.rows[0];
@@ -265,7 +269,8 @@ export async function restoreTask(
          and (select seq from seq) > 0
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       returning t.*
-    )
+    ),
+    committed as (${commitChangeSeq(userId, 'restored')})
     select (select user_id from target) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
