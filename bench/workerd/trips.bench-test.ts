@@ -263,6 +263,38 @@ describe('round trips per route', () => {
     );
     await measure(app, 'DELETE /categories/{cat_id}', 204, () => api.delete(`/api/v1/categories/${categoryId}`), true);
     await measure(app, 'DELETE /tasks/{id}', 204, () => api.delete(`/api/v1/tasks/${task.id}`), true);
+    await measure(app, 'GET /tasks/trash', 200, () => api.get('/api/v1/tasks/trash'), true);
+    await measure(app, 'POST /tasks/{id}/restore', 200, () => api.post(`/api/v1/tasks/${task.id}/restore`), true);
+    await measure(app, 'GET /tasks/changes', 200, () => api.get('/api/v1/tasks/changes?limit=50'), true);
+    const retried = () =>
+      app.request(
+        '/api/v1/tasks',
+        json({ title: 'Sent twice' }, bearer(rotated.access_token, { headers: { 'idempotency-key': 'trips-key' } })),
+      );
+    await measure(app, 'POST /tasks (Idempotency-Key)', 201, retried, true);
+    const replayed = await measure(app, 'POST /tasks (Idempotency-Key replayed)', 201, retried, true);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    await measure(
+      app,
+      'PATCH /tasks/{id} (If-Match)',
+      200,
+      () =>
+        app.request(
+          `/api/v1/tasks/${task.id}`,
+          json({ priority: 'low' }, bearer(rotated.access_token, { method: 'PATCH', headers: { 'if-match': '*' } })),
+        ),
+      true,
+    );
+    const firstPage = await (
+      await api.get('/api/v1/tasks?q=round%20or%20twice&limit=1')
+    ).json<{ next_cursor: string | null }>();
+    await measure(
+      app,
+      'GET /tasks?q&cursor',
+      200,
+      () => api.get(`/api/v1/tasks?q=round%20or%20twice&limit=1&cursor=${firstPage.next_cursor ?? ''}`),
+      true,
+    );
 
     // Sessions and the account, as the refreshed session. Every call that ends sessions finds one
     // more live session to end, as it would for someone signed in on a second device.
