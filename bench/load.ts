@@ -145,18 +145,26 @@ function parseOptions(): Options {
 const options = parseOptions();
 
 // Everything started is stopped on the way out, whatever the way: done, failed, Ctrl-C, killed.
+// The first call runs the cleanups (later failures, such as the generator dying because it was
+// stopped, wait for it); a second Ctrl-C kills the children at once and leaves.
 const cleanups: (() => Promise<void>)[] = [];
-let exiting = false;
-async function shutdown(code: number): Promise<never> {
-  if (exiting) process.exit(code);
-  exiting = true;
-  for (const cleanup of cleanups.reverse()) {
-    await cleanup().catch((error: unknown) => process.stderr.write(`[load] cleanup: ${String(error)}\n`));
-  }
-  process.exit(code);
+const children = new Set<ChildProcess>();
+let stopping: Promise<never> | undefined;
+function shutdown(code: number): Promise<never> {
+  stopping ??= (async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: unknown) => process.stderr.write(`[load] cleanup: ${String(error)}\n`));
+    }
+    process.exit(code);
+  })();
+  return stopping;
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
+    if (stopping) {
+      for (const child of children) child.kill('SIGKILL');
+      process.exit(130);
+    }
     process.stderr.write(`\n[load] ${signal}: stopping workerd, the generator and the stand-ins\n`);
     void shutdown(130);
   });
@@ -167,7 +175,7 @@ process.on('uncaughtException', (error) => {
 });
 
 function fail(message: string): Promise<never> {
-  process.stderr.write(`[load] ${message}\n`);
+  if (!stopping) process.stderr.write(`[load] ${message}\n`);
   return shutdown(1);
 }
 
@@ -310,8 +318,9 @@ try {
   throw error;
 }
 cleanups.push(() => workerd.stop());
+children.add(workerd.process);
 void workerd.exited.then((code) => {
-  if (!exiting) void fail(`workerd exited (${code}) during the run:\n${tail(workerd.logFile, 20)}`);
+  if (!stopping) void fail(`workerd exited (${code}) during the run:\n${tail(workerd.logFile, 20)}`);
 });
 say(`workerd ${workerd.url} (pid ${workerd.pid}), compatibility ${wrangler.compatibility_date}`);
 
@@ -348,6 +357,7 @@ const generator: ChildProcess = fork(path.join(import.meta.dirname, 'load/genera
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   serialization: 'advanced',
 });
+children.add(generator);
 cleanups.push(async () => {
   if (generator.exitCode === null && generator.signalCode === null) {
     const gone = new Promise((resolve) => generator.once('exit', resolve));

@@ -390,8 +390,12 @@ async function run(plan: Plan, send: (message: ToParent) => void): Promise<void>
     stats.lag.recordValue(us(sent - intended));
 
     let status: number | string;
+    // The timeout runs from the intended send time, queueing in the pool included, so an
+    // overloaded phase ends within the timeout instead of draining a backlog for minutes.
+    const deadline = AbortSignal.timeout(Math.max(1, Math.round(intended + plan.timeoutMs - sent)));
     try {
       const res = await pool.request({
+        signal: deadline,
         method,
         path,
         headers: {
@@ -441,7 +445,9 @@ async function run(plan: Plan, send: (message: ToParent) => void): Promise<void>
         }
       }
     } catch (error) {
-      status = `error:${(error as { code?: string }).code ?? (error as Error).name}`;
+      status = deadline.aborted
+        ? 'error:timeout'
+        : `error:${(error as { code?: string }).code ?? (error as Error).name}`;
       stats.lastEnd = Math.max(stats.lastEnd, performance.now());
     } finally {
       inFlight--;

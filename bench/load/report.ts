@@ -182,6 +182,21 @@ export function formatReport(report: LoadReport): string {
       ]),
     ]),
   );
+  out.push('', 'CPU per answered request (ms): what one request costs each part, whatever else ran');
+  out.push(
+    table([
+      ['offered', ...groups.slice(0, 5), 'ours'],
+      ...report.rates.map((r) => {
+        const perRequest = (cores: number) => (r.achievedRps ? (cores * 1000) / r.achievedRps : 0);
+        const ours = groups.slice(0, 5).reduce((sum, g) => sum + (r.cpuCores[g] ?? 0), 0);
+        return [
+          `${r.offeredRps}/s`,
+          ...groups.slice(0, 5).map((g) => fixed(perRequest(r.cpuCores[g] ?? 0), 2)),
+          fixed(perRequest(ours), 2),
+        ];
+      }),
+    ]),
+  );
   out.push('', 'stand-ins, per phase (request path and background work): requests, peak in flight');
   for (const r of report.rates) {
     const c = r.standIns as { neon?: { requests: number; maxInFlight: number }; upstash?: typeof c.neon };

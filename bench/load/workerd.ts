@@ -24,6 +24,7 @@ export interface WorkerdOptions {
 export interface RunningWorkerd {
   url: string;
   pid: number;
+  process: ChildProcess;
   logFile: string;
   /** Resolves with the exit code (or the signal's name) when workerd ends. */
   exited: Promise<number | string>;
@@ -111,7 +112,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<RunningWork
     try {
       const res = await fetch(`${url}/health`);
       await res.arrayBuffer();
-      if (res.ok) return { url, pid: child.pid!, logFile, exited, stop };
+      if (res.ok) return { url, pid: child.pid!, process: child, logFile, exited, stop };
     } catch {
       // not listening yet
     }
