@@ -26,6 +26,7 @@ import { signAccessToken } from '../src/lib/jwt.ts';
 import type { FromParent, Phase, PhaseResult, Plan, ToParent } from './load/generator.ts';
 import { MIX } from './load/generator.ts';
 import { evaluateTargets, formatReport, renderChart, type LoadReport, type RateResult } from './load/report.ts';
+import { Inspector, summarizeProfile, type ProfileSummary } from './load/profiler.ts';
 import { cpuBetween, sampleCpu, type CpuSample, type Groups } from './load/resources.ts';
 import { seedDatabase } from './load/seed.ts';
 import { startWorkerd, tail, type RunningWorkerd } from './load/workerd.ts';
@@ -51,6 +52,8 @@ const HELP = `usage: npm run bench:load -- [options]
   --timeout MS           per request (default 10000)
   --out DIR              where load-<profile>.json and .svg go (default bench/results; smoke: nowhere)
   --skip-build           use the existing dist/index.js instead of running npm run build
+  --cpu-profile          profile the Worker in workerd at each rate (V8 sampling over the inspector):
+                         a summary by module in the output, the .cpuprofile files in .data/load-profiles/
   --smoke                10 s at 50 req/s over 50 users, 2 s warm-up; exit 1 on any error
   --help
 
@@ -80,6 +83,7 @@ interface Options {
   timeoutMs: number;
   out: string | null;
   skipBuild: boolean;
+  cpuProfile: boolean;
   smoke: boolean;
 }
 
@@ -100,6 +104,7 @@ function parseOptions(): Options {
         timeout: { type: 'string', default: '10000' },
         out: { type: 'string' },
         'skip-build': { type: 'boolean', default: false },
+        'cpu-profile': { type: 'boolean', default: false },
         smoke: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -138,6 +143,7 @@ function parseOptions(): Options {
     timeoutMs: number('timeout', values.timeout, 10_000),
     out: values.out ? path.resolve(values.out) : smoke ? null : path.join(root, 'bench/results'),
     skipBuild: values['skip-build'],
+    cpuProfile: values['cpu-profile'],
     smoke,
   };
 }
@@ -300,12 +306,14 @@ const vars: Record<string, string> = {
   EMAIL_PROVIDER: 'outbox',
   EMAIL_OUTBOX_URL: `${standIns.neonUrl}/_control/outbox`,
 };
+const inspectorPort = options.cpuProfile ? await freePort() : undefined;
 let workerd: RunningWorkerd;
 try {
   workerd = await startWorkerd({
     bundle,
     workDir,
     port: await freePort(),
+    ...(inspectorPort ? { inspectorPort } : {}),
     compatibilityDate: wrangler.compatibility_date!,
     compatibilityFlags: wrangler.compatibility_flags,
     vars,
@@ -323,6 +331,14 @@ void workerd.exited.then((code) => {
   if (!stopping) void fail(`workerd exited (${code}) during the run:\n${tail(workerd.logFile, 20)}`);
 });
 say(`workerd ${workerd.url} (pid ${workerd.pid}), compatibility ${wrangler.compatibility_date}`);
+const inspector = inspectorPort ? await Inspector.connect(`http://127.0.0.1:${inspectorPort}`) : undefined;
+if (inspector) {
+  cleanups.push(() => {
+    inspector.close();
+    return Promise.resolve();
+  });
+}
+const profilesDir = path.join(root, '.data/load-profiles');
 
 // A broken set-up fails here with the API's own words rather than as thousands of errors.
 {
@@ -385,8 +401,10 @@ let warmupErrors: PhaseResult | undefined;
 await new Promise<void>((resolve, reject) => {
   let groups: Groups = {};
   let before: CpuSample | undefined;
+  // One message at a time: a phase's end is still being recorded when `done` arrives.
+  let handled = Promise.resolve();
   generator.on('message', (message: ToParent) => {
-    void (async () => {
+    handled = handled.then(async () => {
       if (message.type === 'phase-start') {
         const phase = phases[message.index]!;
         say(`${phase.name}: ${phase.rate} req/s for ${phase.durationS} s${phase.measured ? '' : ' (not measured)'}`);
@@ -398,6 +416,7 @@ await new Promise<void>((resolve, reject) => {
           redis: redisPid ? [redisPid] : [],
         };
         await control('POST', 'counters/reset');
+        if (phase.measured) await inspector?.start();
         before = sampleCpu(groups);
       } else if (message.type === 'phase-end') {
         const after = sampleCpu(groups);
@@ -407,13 +426,29 @@ await new Promise<void>((resolve, reject) => {
           if (result.errors > 0) warmupErrors = result;
           return;
         }
-        results.push({ ...result, cpuCores: cpuBetween(before!, after), standIns: counters });
+        let workerProfile: ProfileSummary | undefined;
+        if (inspector) {
+          const profile = await inspector.stop();
+          fs.mkdirSync(profilesDir, { recursive: true });
+          fs.writeFileSync(
+            path.join(profilesDir, `${options.profile}-${result.offeredRps}.cpuprofile`),
+            JSON.stringify(profile),
+          );
+          workerProfile = summarizeProfile(profile, bundle);
+        }
+        results.push({
+          ...result,
+          cpuCores: cpuBetween(before!, after),
+          standIns: counters,
+          ...(workerProfile ? { workerProfile } : {}),
+        });
         say(
           `${result.name}: p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, p99 ${result.latencyMs.p99} ms, ${result.errors} errors`,
         );
       } else if (message.type === 'done') resolve();
       else reject(new Error(`the generator failed: ${message.message}`));
-    })().catch(reject);
+    });
+    handled.catch(reject);
   });
   generator.once('exit', (code) => reject(new Error(`the generator exited (${code}) before it was done`)));
   generator.send({ type: 'run', plan } satisfies FromParent);
@@ -479,8 +514,15 @@ async function workerLogSummary(file: string): Promise<Record<string, number>> {
     if (!line.includes('"level":"warn"') && !line.includes('"level":"error"')) continue;
     let key = line.slice(0, 120);
     try {
-      const entry = JSON.parse(line) as { level: string; msg: string; status?: number };
-      key = `${entry.level}: ${entry.msg}${entry.status ? ` ${entry.status}` : ''}`;
+      const entry = JSON.parse(line) as {
+        level: string;
+        msg: string;
+        status?: number;
+        reason?: string;
+        error?: unknown;
+      };
+      const why = entry.reason ?? (entry.error === undefined ? '' : JSON.stringify(entry.error));
+      key = `${entry.level}: ${entry.msg}${entry.status ? ` ${entry.status}` : ''}${why ? ` (${why.slice(0, 100)})` : ''}`;
     } catch {
       // not JSON: workerd's own message, counted by its start
     }

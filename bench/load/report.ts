@@ -1,6 +1,7 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Op, PhaseResult } from './generator.ts';
+import type { ProfileSummary } from './profiler.ts';
 
 /** What bench/load.ts prints and writes to bench/results/load-<profile>.json. */
 
@@ -9,6 +10,8 @@ export type RateResult = PhaseResult & {
   cpuCores: Record<string, number>;
   /** The stand-ins' own counters for the phase (request-path and background calls alike). */
   standIns: Record<string, unknown>;
+  /** With --cpu-profile: where the Worker's CPU went, by bundle module and function. */
+  workerProfile?: ProfileSummary;
 };
 
 export interface LoadReport {
@@ -202,6 +205,17 @@ export function formatReport(report: LoadReport): string {
     const c = r.standIns as { neon?: { requests: number; maxInFlight: number }; upstash?: typeof c.neon };
     out.push(
       `  ${r.offeredRps}/s: Neon ${c.neon?.requests ?? 0} (peak ${c.neon?.maxInFlight ?? 0}), Upstash ${c.upstash?.requests ?? 0} (peak ${c.upstash?.maxInFlight ?? 0}); generator pool: peak ${r.pool.maxRunning} in flight of ${r.pool.connections} connections, ${r.pool.maxQueued} queued`,
+    );
+  }
+  for (const r of report.rates) {
+    const p = r.workerProfile;
+    if (!p) continue;
+    out.push(
+      '',
+      `Worker CPU profile at ${r.offeredRps}/s: ${p.busyMs} ms busy in ${p.wallMs} ms (${fixed(p.busyMs / Math.max(1, r.completed), 2)} ms per answered request), self time by module:`,
+      ...p.byModule.map((m) => `  ${m.share.toFixed(1).padStart(5)}%  ${m.module}`),
+      '  top functions:',
+      ...p.byFunction.slice(0, 10).map((f) => `  ${f.share.toFixed(1).padStart(5)}%  ${f.name}`),
     );
   }
   const log = Object.entries(report.workerLog);

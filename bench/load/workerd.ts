@@ -19,6 +19,8 @@ export interface WorkerdOptions {
   vars: Record<string, string>;
   /** wrangler.toml [[analytics_engine_datasets]]: binding name -> dataset. */
   analyticsEngineDatasets: Record<string, string>;
+  /** Opens workerd's DevTools inspector on this port (for --cpu-profile). */
+  inspectorPort?: number;
 }
 
 export interface RunningWorkerd {
@@ -85,7 +87,9 @@ export async function startWorkerd(options: WorkerdOptions): Promise<RunningWork
   const logFile = path.join(options.workDir, 'workerd.log');
   const log = fs.openSync(logFile, 'w');
   const binary = path.resolve(import.meta.dirname, '../../node_modules/workerd/bin/workerd');
-  const child: ChildProcess = spawn(binary, ['serve', configFile], {
+  const args = ['serve', configFile];
+  if (options.inspectorPort) args.push(`--inspector-addr=127.0.0.1:${options.inspectorPort}`);
+  const child: ChildProcess = spawn(binary, args, {
     cwd: options.workDir,
     stdio: ['ignore', log, log],
   });
