@@ -327,8 +327,9 @@ try {
 }
 cleanups.push(() => workerd.stop());
 children.add(workerd.process);
+let measuring = false;
 void workerd.exited.then((code) => {
-  if (!stopping) void fail(`workerd exited (${code}) during the run:\n${tail(workerd.logFile, 20)}`);
+  if (!stopping && !measuring) void fail(`workerd exited (${code}) during the run:\n${tail(workerd.logFile, 20)}`);
 });
 say(`workerd ${workerd.url} (pid ${workerd.pid}), compatibility ${wrangler.compatibility_date}`);
 const inspector = inspectorPort ? await Inspector.connect(`http://127.0.0.1:${inspectorPort}`) : undefined;
@@ -398,7 +399,14 @@ const control = (method: string, route: string) =>
 
 const results: RateResult[] = [];
 let warmupErrors: PhaseResult | undefined;
-await new Promise<void>((resolve, reject) => {
+// workerd dying mid-run (it did, out of file descriptors, when overloaded on a busy machine) still
+// gets a report of the rates measured before it, marked as aborted.
+let aborted: string | undefined;
+measuring = true;
+const workerdDied = workerd.exited.then((code): never => {
+  throw new Error(`workerd exited (${code}) during the run; its last words:\n${tail(workerd.logFile, 3)}`);
+});
+const generatorDone = new Promise<void>((resolve, reject) => {
   let groups: Groups = {};
   let before: CpuSample | undefined;
   // One message at a time: a phase's end is still being recorded when `done` arrives.
@@ -452,7 +460,15 @@ await new Promise<void>((resolve, reject) => {
   });
   generator.once('exit', (code) => reject(new Error(`the generator exited (${code}) before it was done`)));
   generator.send({ type: 'run', plan } satisfies FromParent);
-}).catch((error: unknown) => fail(String(error)));
+});
+await Promise.race([generatorDone, workerdDied]).catch((error: unknown) => {
+  aborted = error instanceof Error ? error.message : String(error);
+});
+if (aborted) {
+  generator.kill('SIGTERM');
+  if (results.length === 0) await fail(aborted);
+  say(`ABORTED: ${aborted}`);
+}
 
 // 5. The report.
 const logLines = await workerLogSummary(workerd.logFile);
@@ -488,6 +504,7 @@ const report: LoadReport = {
     compatibilityFlags: wrangler.compatibility_flags,
   },
   rates: results,
+  ...(aborted ? { aborted } : {}),
   workerLog: logLines,
   elapsedS: Math.round((Date.now() - started) / 1000),
 };
@@ -502,6 +519,7 @@ if (options.out) {
 }
 const errors = results.reduce((sum, r) => sum + r.errors, 0) + (warmupErrors?.errors ?? 0);
 if (warmupErrors) say(`warm-up errors: ${JSON.stringify(warmupErrors.statuses)}`);
+if (aborted) await fail(`the run was aborted after ${results.length} of ${options.rates.length} rates: ${aborted}`);
 if (errors > 0) await fail(`${errors} requests failed (see the status breakdown above)`);
 await shutdown(0);
 

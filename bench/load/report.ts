@@ -33,6 +33,8 @@ export interface LoadReport {
     compatibilityFlags: string[];
   };
   rates: RateResult[];
+  /** Why the run stopped before its last rate, when it did. */
+  aborted?: string;
   targets?: Target[];
   /** The Worker's own warning and error log lines by message, over the whole run. */
   workerLog: Record<string, number>;
@@ -229,6 +231,7 @@ export function formatReport(report: LoadReport): string {
     out.push('', 'targets');
     for (const t of targets) out.push(`  ${t.what}: ${t.value} against <= ${t.limit}: ${t.met ? 'met' : 'MISSED'}`);
   }
+  if (report.aborted) out.push('', `RUN ABORTED after ${report.rates.length} rates: ${report.aborted}`);
   out.push('', `run took ${report.elapsedS} s`);
   return out.join('\n');
 }

@@ -36,7 +36,8 @@ export type Groups = Record<string, number[]>;
 
 export interface CpuSample {
   at: number;
-  groups: Record<string, number>;
+  /** Seconds per pid, per group. */
+  groups: Record<string, Map<number, number>>;
   machine: number;
 }
 
@@ -44,7 +45,7 @@ export function sampleCpu(groups: Groups): CpuSample {
   return {
     at: performance.now(),
     groups: Object.fromEntries(
-      Object.entries(groups).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + processSeconds(pid), 0)]),
+      Object.entries(groups).map(([name, pids]) => [name, new Map(pids.map((pid) => [pid, processSeconds(pid)]))]),
     ),
     machine: machineSeconds(),
   };
@@ -56,8 +57,14 @@ export function cpuBetween(before: CpuSample, after: CpuSample): Record<string, 
   const cores = (value: number) => Math.round((value / seconds) * 100) / 100;
   const out: Record<string, number> = {};
   let ours = 0;
-  for (const name of Object.keys(after.groups)) {
-    const used = after.groups[name]! - (before.groups[name] ?? 0);
+  for (const [name, pids] of Object.entries(after.groups)) {
+    let used = 0;
+    // A process that ended during the phase (a database session closed) reads 0 afterwards:
+    // only processes seen alive at both ends count.
+    for (const [pid, end] of pids) {
+      const start = before.groups[name]?.get(pid) ?? 0;
+      if (start > 0 && end >= start) used += end - start;
+    }
     ours += used;
     out[name] = cores(used);
   }

@@ -126,11 +126,16 @@ export async function startWorkerd(options: WorkerdOptions): Promise<RunningWork
   throw new Error(`workerd did not answer /health within 20 s:\n${tail(logFile, 20)}`);
 }
 
-/** The last lines of a file, for error messages. */
+/** The last lines of a file (its last 64 KiB at most: the log can be large), for error messages. */
 export function tail(file: string, lines: number): string {
   try {
-    const content = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    return content.slice(-lines).join('\n');
+    const fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const length = Math.min(size, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    fs.readSync(fd, buffer, 0, length, size - length);
+    fs.closeSync(fd);
+    return buffer.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }
