@@ -247,10 +247,13 @@ export async function renderChart(report: LoadReport): Promise<string> {
   );
   let offset = 0;
   const timeline = report.rates.flatMap((r) => {
-    const points = r.timeline.flatMap((s) => [
-      { second: offset + s.second, phase: `${r.offeredRps} req/s`, percentile: 'p50', ms: Math.max(0.1, s.p50) },
-      { second: offset + s.second, phase: `${r.offeredRps} req/s`, percentile: 'p99', ms: Math.max(0.1, s.p99) },
-    ]);
+    // Seconds without a single answer (all timed out or refused) have no latency to draw.
+    const points = r.timeline
+      .filter((s) => s.p50 > 0)
+      .flatMap((s) => [
+        { second: offset + s.second, phase: `${r.offeredRps} req/s`, percentile: 'p50', ms: Math.max(0.1, s.p50) },
+        { second: offset + s.second, phase: `${r.offeredRps} req/s`, percentile: 'p99', ms: Math.max(0.1, s.p99) },
+      ]);
     offset += r.timeline.length;
     return points;
   });
