@@ -540,7 +540,9 @@ async function workerLogSummary(file: string): Promise<Record<string, number>> {
         error?: unknown;
       };
       const why = entry.reason ?? (entry.error === undefined ? '' : JSON.stringify(entry.error));
-      key = `${entry.level}: ${entry.msg}${entry.status ? ` ${entry.status}` : ''}${why ? ` (${why.slice(0, 100)})` : ''}`;
+      // workerd's internal errors carry a unique reference each: one line for all of them.
+      const reason = why.replace(/reference = \w+/g, 'reference = ...').slice(0, 100);
+      key = `${entry.level}: ${entry.msg}${entry.status ? ` ${entry.status}` : ''}${reason ? ` (${reason})` : ''}`;
     } catch {
       // not JSON: workerd's own message, counted by its start
     }

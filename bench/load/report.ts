@@ -220,7 +220,9 @@ export function formatReport(report: LoadReport): string {
       ...p.byFunction.slice(0, 10).map((f) => `  ${f.share.toFixed(1).padStart(5)}%  ${f.name}`),
     );
   }
-  const log = Object.entries(report.workerLog);
+  const log = Object.entries(report.workerLog)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12);
   out.push(
     '',
     `worker log, warnings and errors: ${log.length ? log.map(([k, n]) => `${k} x${n}`).join('; ') : 'none'}`,
