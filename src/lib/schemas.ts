@@ -14,3 +14,29 @@ export function text(min: number, max: number) {
     .refine((s) => [...s].length <= max, { message: `Must be at most ${max} characters` })
     .openapi({ minLength: min, maxLength: max });
 }
+
+/** A UUID, as every id in the API (36 characters: the bound the document states). */
+export function uuid() {
+  return z.uuid().max(36);
+}
+
+/** A timestamp as the API writes it: RFC 3339 in UTC with milliseconds (src/db/sql.ts), 24 characters. */
+export function timestamp() {
+  return z.iso.datetime().max(24).openapi({ example: '2026-11-27T12:00:00.000Z' });
+}
+
+/**
+ * A timestamp a client sends: RFC 3339 with any offset. 40 characters leave room for nanoseconds
+ * and an offset; the bound is enforced, not only documented.
+ */
+export function clientTimestamp() {
+  return z.iso.datetime({ offset: true }).max(40).openapi({ example: '2026-12-01T09:00:00.000Z' });
+}
+
+/**
+ * An integer that fits Postgres' `integer` (int32). The format is stated by hand: zod's own int32
+ * is documented as a plain number.
+ */
+export function int32(min: number, max = 2_147_483_647) {
+  return z.int().min(min).max(max).openapi({ format: 'int32' });
+}

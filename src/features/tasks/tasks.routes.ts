@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
+import { errorResponses, headerRef, json, jsonBody } from '../../lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
 import { limitAndInvalidate, limitAndReadCache, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import {
@@ -18,6 +18,7 @@ const readRoute = (key: Parameters<typeof limitAndReadCache>[0]) => ({
   tags: ['Tasks'],
   middleware: [requireAuth(), limitAndReadCache(key), requireVerifiedEmail()],
 });
+const cacheHeader = { 'X-Cache': headerRef('X-Cache') };
 const writeRoute = { tags: ['Tasks'], middleware: [requireAuth(), limitAndInvalidate(), requireVerifiedEmail()] };
 
 export const createTask = createRoute({
@@ -28,7 +29,7 @@ export const createTask = createRoute({
   description: 'Priority defaults to medium and status to todo; due_date, when given, must be in the future.',
   request: { body: jsonBody(CreateTaskSchema) },
   responses: {
-    201: { description: 'Created', content: json(TaskSchema) },
+    201: { description: 'Created', headers: { Location: headerRef('Location') }, content: json(TaskSchema) },
     ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
   },
 });
@@ -42,7 +43,7 @@ export const listTasks = createRoute({
     'Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page.',
   request: { query: ListTasksQuerySchema },
   responses: {
-    200: { description: 'A page of tasks', content: json(TaskPageSchema) },
+    200: { description: 'A page of tasks', headers: cacheHeader, content: json(TaskPageSchema) },
     ...errorResponses(400, 401, 403, 429, 500),
   },
 });
@@ -54,7 +55,7 @@ export const getTask = createRoute({
   summary: 'Get a task with its categories',
   request: { params: TaskIdParamSchema },
   responses: {
-    200: { description: 'The task', content: json(TaskSchema) },
+    200: { description: 'The task', headers: cacheHeader, content: json(TaskSchema) },
     ...errorResponses(400, 401, 403, 404, 429, 500),
   },
 });
