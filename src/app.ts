@@ -123,7 +123,8 @@ function documentConfig(origin: string, appEnv = 'production'): Parameters<App['
 
 /**
  * Hono answers 404 for a known path with an unknown method; HTTP says 405 with an Allow header.
- * The routes are compiled once, on the first miss.
+ * The routes are compiled once, on the first miss. Paths compare exactly, as the router does: with
+ * a trailing slash added, a path is another one, and unknown (404).
  */
 function notFoundOrMethodNotAllowed(app: OpenAPIHono<AppEnv>) {
   let routes: { method: string; pattern: RegExp }[] | undefined;
@@ -132,7 +133,7 @@ function notFoundOrMethodNotAllowed(app: OpenAPIHono<AppEnv>) {
       .filter((r) => r.method !== 'ALL')
       .map((r) => ({
         method: r.method,
-        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
+        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}$`),
       }));
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
     if (allowed.length > 0) {
