@@ -221,8 +221,23 @@ function closeObjects(schema: unknown, document: Document, seen: Set<unknown>): 
 }
 
 /**
- * The generated document, completed with what no single route declares: the shared response
- * headers and closed response objects. Served at /openapi.json and linted by `npm run lint:openapi`.
+ * The body checks run for every write under /api/ that a route answers, before the route: whatever
+ * the route does with a body, a body over the limit is 413 and one that is not JSON is 415.
+ */
+function addBodyCheckResponses(path: string, method: string, operation: Operation): void {
+  if (!path.startsWith('/api/') || !['post', 'put', 'patch', 'delete'].includes(method)) return;
+  const schema = { $ref: '#/components/schemas/Problem' };
+  for (const status of [413, 415])
+    operation.responses = {
+      [status]: { description: DESCRIPTIONS[status] ?? 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema } } },
+      ...operation.responses,
+    };
+}
+
+/**
+ * The generated document, completed with what no single route declares: the answers of the shared
+ * body checks, the shared response headers and closed response objects. Served at /openapi.json
+ * and linted by `npm run lint:openapi`.
  */
 export function finalizeDocument(generated: Document): Document {
   const document = structuredClone(generated);
@@ -232,6 +247,7 @@ export function finalizeDocument(generated: Document): Document {
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     for (const method of METHODS) {
       const operation = (item as Record<string, Operation | undefined>)[method];
+      if (operation) addBodyCheckResponses(path, method, operation);
       for (const [status, response] of Object.entries(operation?.responses ?? {})) {
         response.headers = { ...headersFor(path, Number(status), operation ?? {}, document), ...response.headers };
         for (const media of Object.values(response.content ?? {})) closeObjects(media.schema, document, seen);
