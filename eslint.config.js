@@ -28,6 +28,34 @@ export default defineConfig(
     },
   },
   {
+    // Integration tests reach the Worker through the helpers, which check every response against
+    // the OpenAPI document (test/helpers/contract.ts).
+    files: ['test/integration/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'cloudflare:test',
+              importNames: ['SELF'],
+              message:
+                'Use selfFetch from test/helpers/test-app.ts: it checks the response against the OpenAPI document.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/src/app.ts'],
+              importNames: ['createApp'],
+              message:
+                'Use setupTestApp from test/helpers/test-app.ts: it checks every response against the OpenAPI document.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },

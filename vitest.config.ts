@@ -38,6 +38,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => {
             const standIns = inject('standIns');
+            const contractValidatorUrl = inject('contractValidatorUrl');
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
@@ -57,6 +58,7 @@ export default defineConfig({
                   STANDINS_UPSTASH_URL: standIns.upstashUrl,
                   STANDINS_TEMPLATE: standIns.template,
                   STANDINS_BACKEND: standIns.backend,
+                  CONTRACT_VALIDATOR_URL: contractValidatorUrl,
                 },
               },
             };

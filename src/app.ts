@@ -12,6 +12,7 @@ import { categoriesRouter } from './features/categories/categories.index.ts';
 import { healthRouter } from './features/health/health.index.ts';
 import { tasksRouter } from './features/tasks/tasks.index.ts';
 import { AppError } from './lib/errors.ts';
+import { finalizeDocument } from './lib/openapi.ts';
 import { withDeps } from './middleware/deps.ts';
 import { handleError, validationHook } from './middleware/error-handling.ts';
 import { requestContext } from './middleware/request-context.ts';
@@ -61,27 +62,10 @@ export function createApp(options: AppOptions = {}) {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'Access token from /api/v1/auth/login or /api/v1/auth/register (15 minutes).',
+    description:
+      'Access token from /api/v1/auth/login or /api/v1/auth/register (15 minutes). A JWS following RFC8725 (JWT Best Current Practices): HS256 only, pinned (the token never chooses the algorithm; `none` is refused), keys chosen by `kid`, secrets of 32+ characters, `iss`, `aud`, `exp` and `iat` always checked (docs/decisions/0005-access-tokens.md).',
   });
-  app.doc31('/openapi.json', (c) => ({
-    openapi: '3.1.0',
-    info: {
-      title: 'edgetask API',
-      version,
-      description:
-        'Task management at the edge: accounts, tasks, categories. Errors are RFC 9457 problem details (application/problem+json) with a stable `code` and the `request_id`.',
-      license: { name: 'UNLICENSED' },
-    },
-    servers: [{ url: new URL(c.req.url).origin, description: 'This deployment' }],
-    security: [{ bearerAuth: [] }],
-    tags: [
-      { name: 'Auth', description: 'Accounts, sessions and tokens' },
-      { name: 'Account', description: 'Passwords, sessions, export and deletion' },
-      { name: 'Tasks', description: 'Your tasks: filters, sorting, pagination, optimistic locking, soft delete' },
-      { name: 'Categories', description: 'Your categories and their links to tasks' },
-      { name: 'Health', description: 'Liveness and readiness probes' },
-    ],
-  }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app, new URL(c.req.url).origin, c.env.APP_ENV)));
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edgetask API reference' }));
 
   app.notFound(notFoundOrMethodNotAllowed(app));
@@ -91,9 +75,56 @@ export function createApp(options: AppOptions = {}) {
 
 export type App = ReturnType<typeof createApp>;
 
+/** APP_ENV as the server's description says it (OWASP API9: name each server's environment). */
+const ENVIRONMENTS: Record<string, string> = {
+  production: 'production',
+  development: 'local development',
+  test: 'test',
+};
+
+/**
+ * The OpenAPI document: generated from the routes' zod schemas, then completed with the shared
+ * response headers and closed response objects (src/lib/openapi.ts). Its one server is `origin`.
+ * Served at /openapi.json; `npm run lint:openapi` lints it without a server.
+ */
+export function openApiDocument(app: App, origin: string, appEnv?: string) {
+  return finalizeDocument(app.getOpenAPI31Document(documentConfig(origin, appEnv)));
+}
+
+/** The document's fixed parts. */
+function documentConfig(origin: string, appEnv = 'production'): Parameters<App['getOpenAPI31Document']>[0] {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'edgetask API',
+      version,
+      description:
+        'Task management at the edge: accounts, tasks, categories. Errors are RFC 9457 problem details (application/problem+json) with a stable `code` and the `request_id`.',
+      license: { name: 'UNLICENSED' },
+    },
+    servers: [
+      {
+        url: origin,
+        description: `This deployment (${ENVIRONMENTS[appEnv] ?? appEnv})`,
+        // Public: the API is for any mobile or web client.
+        'x-internal': false,
+      },
+    ],
+    security: [{ bearerAuth: [] }],
+    tags: [
+      { name: 'Auth', description: 'Accounts, sessions and tokens' },
+      { name: 'Account', description: 'Passwords, sessions, export and deletion' },
+      { name: 'Tasks', description: 'Your tasks: filters, sorting, pagination, optimistic locking, soft delete' },
+      { name: 'Categories', description: 'Your categories and their links to tasks' },
+      { name: 'Health', description: 'Liveness and readiness probes' },
+    ],
+  };
+}
+
 /**
  * Hono answers 404 for a known path with an unknown method; HTTP says 405 with an Allow header.
- * The routes are compiled once, on the first miss.
+ * The routes are compiled once, on the first miss. Paths compare exactly, as the router does: with
+ * a trailing slash added, a path is another one, and unknown (404).
  */
 function notFoundOrMethodNotAllowed(app: OpenAPIHono<AppEnv>) {
   let routes: { method: string; pattern: RegExp }[] | undefined;
@@ -102,7 +133,7 @@ function notFoundOrMethodNotAllowed(app: OpenAPIHono<AppEnv>) {
       .filter((r) => r.method !== 'ALL')
       .map((r) => ({
         method: r.method,
-        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
+        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}$`),
       }));
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
     if (allowed.length > 0) {

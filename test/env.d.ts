@@ -8,6 +8,8 @@ declare global {
       STANDINS_UPSTASH_URL: string;
       STANDINS_TEMPLATE: string;
       STANDINS_BACKEND: 'real' | 'embedded';
+      /** The response validator's loopback server (test/validation/server.ts). */
+      CONTRACT_VALIDATOR_URL: string;
     }
   }
 }

@@ -2,6 +2,7 @@ import { neon, neonConfig } from '@neondatabase/serverless';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../drizzle/migrator.ts';
 import { startStandIns, type BackendKind } from '../dev/stand-ins/server.ts';
+import { startValidationServer } from './validation/server.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
@@ -47,8 +48,13 @@ export default async function setup(project: TestProject) {
     selfDatabase,
   });
 
+  // Every response the Worker tests receive is checked against the OpenAPI document here, in Node
+  // (test/helpers/contract.ts posts them).
+  const validation = await startValidationServer();
+  project.provide('contractValidatorUrl', validation.url);
+
   return async () => {
-    await standIns.close();
+    await Promise.all([standIns.close(), validation.close()]);
   };
 }
 
@@ -63,5 +69,6 @@ declare module 'vitest' {
       template: string;
       selfDatabase: string;
     };
+    contractValidatorUrl: string;
   }
 }

@@ -1,13 +1,17 @@
-import { z } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
+import { int32, timestamp } from './schemas.ts';
 
-/** The RFC 9457 problem document every error response carries, as an OpenAPI component. */
+/**
+ * The RFC 9457 problem document every error response carries, as an OpenAPI component. Its
+ * extension members are declared, so an undeclared one fails the contract tests.
+ */
 export const ProblemSchema = z
   .object({
     type: z.string().max(200).openapi({ example: 'tag:edgetask,2026:problem:validation-failed' }),
     title: z.string().max(200).openapi({ example: 'The request is not valid' }),
-    status: z.int().min(400).max(599).openapi({ example: 400 }),
+    status: int32(400, 599).openapi({ example: 400 }),
     detail: z.string().max(2000).openapi({ example: 'One or more fields are invalid.' }),
     instance: z.string().max(2000).openapi({ example: '/api/v1/tasks' }),
     code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ example: 'VALIDATION_FAILED' }),
@@ -20,9 +24,18 @@ export const ProblemSchema = z
         }),
       )
       .max(100)
-      .optional(),
+      .optional()
+      .openapi({ description: 'VALIDATION_FAILED: one entry per invalid field' }),
+    current_version: int32(1)
+      .optional()
+      .openapi({ description: 'CONFLICT on a stale update: the version to read and retry from' }),
+    locked_until: timestamp().optional().openapi({ description: 'ACCOUNT_LOCKED: when logins are accepted again' }),
+    settings: z
+      .array(z.string().max(200))
+      .max(50)
+      .optional()
+      .openapi({ description: 'MISCONFIGURED: which settings are wrong (never their values)' }),
   })
-  .catchall(z.unknown())
   .openapi('Problem', { description: 'RFC 9457 problem details' });
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -93,13 +106,203 @@ export const IdempotencyKeyHeader = z
     example: '4f1c2a9e-8b7d-4c55-9e0a-2f6b1d3c7e10',
   });
 
-/** Response headers. */
-export const etagHeader = {
-  ETag: { description: 'The entity tag of this representation', schema: { type: 'string' as const, maxLength: 100 } },
+// ---------------------------------------------------------------------------------------------
+// Response headers. What the Worker sends on every response, or on every response of a kind, is
+// declared here once and added to the document by `finalizeDocument`, so routes added later get
+// it without doing anything. A header only some routes send (Location, X-Cache) is referenced by
+// those routes with `headerRef`.
+
+type HeaderObject = {
+  description: string;
+  required?: boolean;
+  schema: {
+    type: 'string' | 'integer';
+    format?: string;
+    enum?: string[];
+    pattern?: string;
+    minLength?: number;
+    maxLength?: number;
+    minimum?: number;
+    maximum?: number;
+  };
 };
-export const replayedHeader = {
-  'Idempotent-Replayed': {
-    description: '`true` when this is the stored response to an earlier request with the same Idempotency-Key',
-    schema: { type: 'string' as const, enum: ['true'] },
+
+const RATE_LIMIT_SCOPE = '"(ip|user)"';
+
+/** Reusable header components, by name: `components.headers` of the document. */
+export const HEADERS = {
+  'X-Request-ID': {
+    description:
+      'Yours when it is a sane token (up to 128 characters), else a UUID. Quote it when reporting a problem.',
+    required: true,
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
   },
+  'Access-Control-Allow-Origin': {
+    description: 'Only when the request comes from an origin on the CORS_ORIGINS allowlist: that origin, echoed.',
+    schema: { type: 'string', maxLength: 2048 },
+  },
+  'Cache-Control': {
+    description: 'API answers are per user: no cache may keep them.',
+    required: true,
+    schema: { type: 'string', enum: ['no-store'] },
+  },
+  RateLimit: {
+    description:
+      'IETF draft RateLimit header: the limit that applied (`ip` or `user`), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open).',
+    schema: { type: 'string', maxLength: 100, pattern: `^${RATE_LIMIT_SCOPE};r=\\d+;t=\\d+$` },
+  },
+  'RateLimit-Policy': {
+    description:
+      'IETF draft RateLimit-Policy header: the quota (`q`) per window of `w` seconds. Sent together with RateLimit.',
+    schema: { type: 'string', maxLength: 100, pattern: `^${RATE_LIMIT_SCOPE};q=\\d+;w=\\d+$` },
+  },
+  'Retry-After': {
+    description: 'Seconds to wait before trying again.',
+    schema: { type: 'integer', format: 'int32', minimum: 1, maximum: 86_400 },
+  },
+  'WWW-Authenticate': {
+    description: 'The bearer challenge (RFC 6750); `error="invalid_token"` when a token was presented and refused.',
+    required: true,
+    schema: { type: 'string', maxLength: 200 },
+  },
+  Location: {
+    description: 'The URL of the new resource.',
+    required: true,
+    schema: { type: 'string', maxLength: 200 },
+  },
+  'X-Cache': {
+    description: 'Whether this read was answered from the cache of your reads (docs/decisions/0008).',
+    schema: { type: 'string', enum: ['hit', 'miss'] },
+  },
+  ETag: {
+    description: 'The entity tag of this representation: `"<task id>.<version>"` for a task, a digest for a list.',
+    required: true,
+    schema: { type: 'string', maxLength: 100 },
+  },
+  'Idempotent-Replayed': {
+    description: '`true` when this is the stored response to an earlier request with the same Idempotency-Key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+} satisfies Record<string, HeaderObject>;
+
+export type HeaderName = keyof typeof HEADERS;
+
+/** A reference to a header component, for a route's `responses[status].headers`. */
+export function headerRef(name: HeaderName) {
+  return { $ref: `#/components/headers/${name}` };
+}
+
+/** The ETag of a task or list response, and the marker of a replayed Idempotency-Key answer. */
+export const etagHeader = { ETag: headerRef('ETag') };
+export const replayedHeader = { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') };
+
+/** A header component that this response always sends, inline (a `$ref` cannot change `required`). */
+function requiredHeader(name: HeaderName): HeaderObject {
+  return { ...HEADERS[name], required: true };
+}
+
+type Schema = Record<string, unknown>;
+type Response = {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema?: Schema }>;
 };
+type Operation = { responses?: Record<string, Response>; security?: Record<string, string[]>[] };
+type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/**
+ * The headers a response of this operation carries, from what the middleware really does:
+ * - every response: X-Request-ID (request id middleware), and Access-Control-Allow-Origin for
+ *   allowed origins (CORS middleware);
+ * - every error, and every answer under /api/: Cache-Control: no-store;
+ * - on rate-limited operations (those that document 429), RateLimit and RateLimit-Policy on 2xx
+ *   and 4xx answers except 413 and 415, which are refused before any route runs; on 429 they are
+ *   always there, with Retry-After;
+ * - 423 (lockout) always has Retry-After, 503 may (the per-IP limiter and readiness send it);
+ * - a 401 of an operation that needs a token has the bearer challenge.
+ */
+function headersFor(path: string, status: number, operation: Operation, document: Document): Record<string, unknown> {
+  const headers: Record<string, unknown> = {
+    'X-Request-ID': headerRef('X-Request-ID'),
+    'Access-Control-Allow-Origin': headerRef('Access-Control-Allow-Origin'),
+  };
+  if (status >= 400 || path.startsWith('/api/')) headers['Cache-Control'] = headerRef('Cache-Control');
+  const rateLimited = operation.responses?.['429'] !== undefined;
+  if (rateLimited && status === 429) {
+    headers.RateLimit = requiredHeader('RateLimit');
+    headers['RateLimit-Policy'] = requiredHeader('RateLimit-Policy');
+    headers['Retry-After'] = requiredHeader('Retry-After');
+  } else if (rateLimited && [2, 4].includes(Math.floor(status / 100)) && status !== 413 && status !== 415) {
+    headers.RateLimit = headerRef('RateLimit');
+    headers['RateLimit-Policy'] = headerRef('RateLimit-Policy');
+  }
+  if (status === 423) headers['Retry-After'] = requiredHeader('Retry-After');
+  if (status === 503) headers['Retry-After'] = headerRef('Retry-After');
+  const security = operation.security ?? document.security ?? [];
+  if (status === 401 && security.some((requirement) => Object.keys(requirement).length > 0))
+    headers['WWW-Authenticate'] = headerRef('WWW-Authenticate');
+  return headers;
+}
+
+/**
+ * Every object schema a response can contain gets `additionalProperties: false` unless it says
+ * otherwise, so a member the document does not declare fails validation (zod's default objects
+ * strip unknown keys on input and say nothing about them). `allOf` is left alone: closing its
+ * members would refuse the other members' properties; the contract tests refuse it in responses.
+ */
+function closeObjects(schema: unknown, document: Document, seen: Set<unknown>): void {
+  if (!schema || typeof schema !== 'object' || seen.has(schema)) return;
+  seen.add(schema);
+  const node = schema as Schema;
+  if (typeof node.$ref === 'string') {
+    const name = /^#\/components\/schemas\/(.+)$/.exec(node.$ref)?.[1];
+    if (name) closeObjects(document.components?.schemas?.[name], document, seen);
+    return;
+  }
+  if (node.properties && node.additionalProperties === undefined) node.additionalProperties = false;
+  for (const child of Object.values((node.properties ?? {}) as Record<string, unknown>))
+    closeObjects(child, document, seen);
+  closeObjects(node.items, document, seen);
+  closeObjects(node.additionalProperties, document, seen);
+  for (const key of ['anyOf', 'oneOf'] as const)
+    for (const member of (node[key] ?? []) as unknown[]) closeObjects(member, document, seen);
+}
+
+/**
+ * The body checks run for every write under /api/ that a route answers, before the route: whatever
+ * the route does with a body, a body over the limit is 413 and one that is not JSON is 415.
+ */
+function addBodyCheckResponses(path: string, method: string, operation: Operation): void {
+  if (!path.startsWith('/api/') || !['post', 'put', 'patch', 'delete'].includes(method)) return;
+  const schema = { $ref: '#/components/schemas/Problem' };
+  for (const status of [413, 415])
+    operation.responses = {
+      [status]: { description: DESCRIPTIONS[status] ?? 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema } } },
+      ...operation.responses,
+    };
+}
+
+/**
+ * The generated document, completed with what no single route declares: the answers of the shared
+ * body checks, the shared response headers and closed response objects. Served at /openapi.json
+ * and linted by `npm run lint:openapi`.
+ */
+export function finalizeDocument(generated: Document): Document {
+  const document = structuredClone(generated);
+  document.components ??= {};
+  document.components.headers = { ...HEADERS, ...document.components.headers };
+  const seen = new Set<unknown>();
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const method of METHODS) {
+      const operation = (item as Record<string, Operation | undefined>)[method];
+      if (operation) addBodyCheckResponses(path, method, operation);
+      for (const [status, response] of Object.entries(operation?.responses ?? {})) {
+        response.headers = { ...headersFor(path, Number(status), operation ?? {}, document), ...response.headers };
+        for (const media of Object.values(response.content ?? {})) closeObjects(media.schema, document, seen);
+      }
+    }
+  }
+  return document;
+}

@@ -24,15 +24,38 @@ const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
  * zod's pattern accepts year 0000 and offsets up to ±23:59, which Postgres refuses ("date/time
  * field value out of range", "time zone displacement out of range": a 500), and instants past
  * 9999 that Postgres stores but the API would then write with a five-digit year. Only instants
- * in years 1 to 9999 pass, and Postgres always gets one spelling it parses.
+ * in years 1 to 9999 pass, and Postgres always gets one spelling it parses. 40 characters leave
+ * room for nanoseconds and an offset; the bound is enforced, not only documented.
  */
 export function storableTimestamp() {
-  return z.iso.datetime({ offset: true }).pipe(
-    z
-      .string()
-      .refine((s) => Date.parse(s) >= EARLIEST && Date.parse(s) <= LATEST, {
-        message: 'Must be between years 0001 and 9999 in UTC',
-      })
-      .transform((s) => new Date(Date.parse(s)).toISOString()),
-  );
+  return z.iso
+    .datetime({ offset: true })
+    .max(40)
+    .openapi({ example: '2026-12-01T09:00:00.000Z' })
+    .pipe(
+      z
+        .string()
+        .refine((s) => Date.parse(s) >= EARLIEST && Date.parse(s) <= LATEST, {
+          message: 'Must be between years 0001 and 9999 in UTC',
+        })
+        .transform((s) => new Date(Date.parse(s)).toISOString()),
+    );
+}
+
+/** A UUID, as every id in the API (36 characters: the bound the document states). */
+export function uuid() {
+  return z.uuid().max(36);
+}
+
+/** A timestamp as the API writes it: RFC 3339 in UTC with milliseconds (src/db/sql.ts), 24 characters. */
+export function timestamp() {
+  return z.iso.datetime().max(24).openapi({ example: '2026-11-27T12:00:00.000Z' });
+}
+
+/**
+ * An integer that fits Postgres' `integer` (int32). The format is stated by hand: zod's own int32
+ * is documented as a plain number.
+ */
+export function int32(min: number, max = 2_147_483_647) {
+  return z.int().min(min).max(max).openapi({ format: 'int32' });
 }

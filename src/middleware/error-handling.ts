@@ -6,6 +6,16 @@ import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
 import { describeError, log } from '../lib/log.ts';
 import { problemBody, problemResponse } from '../lib/problem.ts';
 
+/**
+ * RFC 9110 section 15.5.2: a 401 carries a challenge. Every UNAUTHENTICATED answer comes from a route
+ * that takes a bearer token; the places that know more (no token at all) set their own.
+ */
+const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="edgetask", error="invalid_token"' };
+
+function challenge(code: ErrorCode): Record<string, string> {
+  return code === 'UNAUTHENTICATED' ? BEARER_CHALLENGE : {};
+}
+
 function context(c: Context<AppEnv>) {
   return { instance: c.req.path, requestId: c.get('requestId') };
 }
@@ -20,12 +30,12 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof AppError) {
     return problemResponse(
       problemBody(error.code, error.detail, context(c), { errors: error.errors, extensions: error.extensions }),
-      { ...carried, ...error.headers },
+      { ...carried, ...challenge(error.code), ...error.headers },
     );
   }
   if (error instanceof HTTPException && error.status < 500) {
     const [code, detail] = fromHttpException(error);
-    return problemResponse(problemBody(code, detail, context(c)), carried);
+    return problemResponse(problemBody(code, detail, context(c)), { ...carried, ...challenge(code) });
   }
   log('error', 'unhandled error', {
     request_id: c.get('requestId'),

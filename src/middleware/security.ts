@@ -1,6 +1,7 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { matchedRoutes } from 'hono/route';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../app-env.ts';
 import { loadConfig } from '../env.ts';
@@ -75,11 +76,20 @@ export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**
+ * Whether a route answers this method and path (middleware match every method). A request none
+ * answers gets its 404 or 405 whatever its body: a body check there would answer 413 or 415 for a
+ * resource that does not exist.
+ */
+function routeFound(c: Context<AppEnv>): boolean {
+  return matchedRoutes(c).some((route) => route.method !== 'ALL');
+}
+
+/**
  * A body that is not JSON is refused with 415 before any validation runs. A request with no body
  * and no Content-Type goes on: a route that needs a body then answers 400 for what is missing.
  */
 export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return next();
+  if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS' || !routeFound(c)) return next();
   const contentType = c.req.header('Content-Type');
   const length = c.req.header('Content-Length');
   const hasBody = (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
@@ -97,10 +107,11 @@ export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Bodies over the limit get 413 as problem details, without reading more than the limit. */
 export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
-  return honoBodyLimit({
+  const limit = honoBodyLimit({
     maxSize: maxBytes,
     onError: () => {
       throw new AppError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${maxBytes} bytes.`);
     },
   });
+  return (c, next) => (routeFound(c) ? limit(c, next) : next());
 }

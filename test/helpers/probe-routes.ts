@@ -43,7 +43,10 @@ export function addProbeRoutes(app: App): void {
     }),
     (c) => c.json({ id: c.req.valid('param').item_id, limit: c.req.valid('query').limit }, 200),
   );
-  app.get('/api/v1/_probe/boom', () => {
-    throw new Error('boom: secret-value-that-must-not-leak');
-  });
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/v1/_probe/boom', responses: { ...errorResponses(500) } }),
+    () => {
+      throw new Error('boom: secret-value-that-must-not-leak');
+    },
+  );
 }

@@ -1,8 +1,10 @@
 import { neon, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless';
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import type { Bindings } from '../../src/env.ts';
+import { BASE } from './constants.ts';
+import { expectDocumented, registerDocument } from './contract.ts';
 
 export interface StandInCounters {
   neon: { requests: number; statements: number; errors: number; maxInFlight: number };
@@ -14,7 +16,10 @@ export interface TestApp {
   /** A unique name: this test file's database and its Upstash namespace. */
   name: string;
   env: Bindings;
-  /** Sends a request through the whole app (all middleware, real clients, the stand-ins). */
+  /**
+   * Sends a request through the whole app (all middleware, real clients, the stand-ins). The
+   * response is checked against the app's OpenAPI document first: a mismatch fails the test.
+   */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Raw SQL on this file's database, to check what the API wrote. */
   sql: NeonQueryFunction<false, false>;
@@ -32,7 +37,7 @@ export interface TestApp {
   outbox(to?: string): Promise<OutboxMessage[]>;
 }
 
-export const BASE = 'https://edgetask.test';
+export { BASE };
 
 let sequence = 0;
 
@@ -65,6 +70,8 @@ export async function setupTestApp(
   options.extend?.(app);
   // With the standard settings: a test's own (maybe deliberately broken) ones could not warm up.
   await (warmedUp ??= warmUpScripts(createApp(), standard));
+  // After `extend`: the document includes the routes a test added.
+  const documentId = await registerDocument(app);
   return {
     name,
     env: bindings,
@@ -74,8 +81,10 @@ export async function setupTestApp(
       // limits only bite in the tests about them.
       const headers = new Headers(init?.headers);
       if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', randomIp());
-      const res = await app.request(new URL(path, BASE).toString(), { ...init, headers }, bindings, ctx);
+      const request = new Request(new URL(path, BASE), { ...init, headers });
+      const res = await app.request(request, undefined, bindings, ctx);
       await waitOnExecutionContext(ctx);
+      await expectDocumented(documentId, request, res);
       return res;
     },
     sql: neon(databaseUrl),
@@ -99,6 +108,19 @@ export async function setupTestApp(
       if (!res.ok) throw new Error(`fault injection failed: ${await res.text()}`);
     },
   };
+}
+
+let selfDocument: Promise<string> | undefined;
+
+/**
+ * A request to the Worker's own entry point (`SELF`: the deployed module with the bindings of
+ * vitest.config.ts), with the response checked against the OpenAPI document like `request`.
+ */
+export async function selfFetch(path: string, init?: RequestInit): Promise<Response> {
+  const request = new Request(new URL(path, BASE), init);
+  const res = await SELF.fetch(request.clone());
+  await expectDocumented(await (selfDocument ??= registerDocument(createApp())), request, res);
+  return res;
 }
 
 /** JSON body helper: `json({ title: 'x' })` as RequestInit. */

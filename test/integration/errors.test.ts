@@ -38,6 +38,18 @@ describe('problem details for every error', () => {
     expect(body).toMatchObject({ code: 'NOT_FOUND', instance: '/api/v1/nothing-here', title: 'Not found' });
   });
 
+  it('404 or 405 for a path or method no route answers, whatever the body', async () => {
+    const text = { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: 'hello' };
+    expect((await app.request('/api/v1/', text)).status).toBe(404);
+    expect((await app.request('/api/v1/_probe/echo', { ...text, body: 'x'.repeat(17 * 1024) })).status).toBe(405);
+  });
+
+  it('404 for a known path with a trailing slash: the router takes it for another path', async () => {
+    const res = await app.request('/health/', { method: 'DELETE' });
+    expect(res.status).toBe(404);
+    expect((await app.request('/health/')).status).toBe(404);
+  });
+
   it('404 outside the API too', async () => {
     const res = await app.request('/favicon.ico');
     expect(res.status).toBe(404);

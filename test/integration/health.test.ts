@@ -1,13 +1,12 @@
-import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { VERSION as version } from '../../src/version.ts';
 import { allowConsoleErrors } from '../helpers/fail-on-console-error.ts';
-import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
+import { selfFetch, setupTestApp, type TestApp } from '../helpers/test-app.ts';
 
 describe('GET /health', () => {
   it('answers ok with the version and the time, through the real Worker entry', async () => {
     const before = Date.now();
-    const res = await SELF.fetch('https://edgetask.test/health');
+    const res = await selfFetch('/health');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     const body = await res.json<{ status: string; version: string; time: string }>();

@@ -1,12 +1,25 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
+import { errorResponses, json as jsonContent } from '../../src/lib/openapi.ts';
 import { requireAuth, requireVerifiedEmail } from '../../src/middleware/auth.ts';
 import { bearer, register, verificationTokenFor } from '../helpers/auth.ts';
 import { json, setupTestApp } from '../helpers/test-app.ts';
 
 // Task routes come with their own issue; this stands in for them with the same middleware chain.
 function addProtectedProbe(app: App): void {
-  app.get('/api/v1/_probe/tasks', requireAuth(), requireVerifiedEmail(), (c) => c.json({ ok: true }));
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/_probe/tasks',
+      middleware: [requireAuth(), requireVerifiedEmail()] as const,
+      responses: {
+        200: { description: 'ok', content: jsonContent(z.object({ ok: z.boolean() })) },
+        ...errorResponses(401, 403),
+      },
+    }),
+    (c) => c.json({ ok: true }, 200),
+  );
 }
 
 describe('REQUIRE_VERIFIED_EMAIL', () => {

@@ -79,7 +79,17 @@ export const exportAccount = createRoute({
   summary: 'Export all your data',
   description: 'Profile, every task (deleted ones too), categories and their links, as one JSON document.',
   responses: {
-    200: { description: 'Everything', content: json(AccountExportSchema) },
+    200: {
+      description: 'Everything',
+      headers: {
+        'Content-Disposition': {
+          description: 'Saved as a file by browsers',
+          required: true,
+          schema: { type: 'string', enum: ['attachment; filename="edgetask-export.json"'] },
+        },
+      },
+      content: json(AccountExportSchema),
+    },
     ...errorResponses(401, 429, 500),
   },
 });

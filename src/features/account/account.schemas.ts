@@ -1,8 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { EmailSchema, NewPasswordSchema, PasswordSchema } from '../auth/auth.schemas.ts';
-import { text } from '../../lib/schemas.ts';
-
-const timestamp = z.iso.datetime();
+import { EmailSchema, NewPasswordSchema, PasswordSchema, UserSchema } from '../auth/auth.schemas.ts';
+import { TaskSchema } from '../tasks/tasks.schemas.ts';
+import { text, timestamp, uuid } from '../../lib/schemas.ts';
 
 export const ChangePasswordSchema = z
   .strictObject({ current_password: PasswordSchema, new_password: NewPasswordSchema })
@@ -17,14 +16,14 @@ export const ResetPasswordSchema = z
 export const DeleteAccountSchema = z.strictObject({ password: PasswordSchema }).openapi('DeleteAccountRequest');
 
 export const SessionIdParamSchema = z.object({
-  session_id: z.uuid().openapi({ param: { name: 'session_id', in: 'path' } }),
+  session_id: uuid().openapi({ param: { name: 'session_id', in: 'path' } }),
 });
 
 export const SessionSchema = z
   .object({
-    id: z.uuid(),
-    created_at: timestamp,
-    last_used_at: timestamp,
+    id: uuid(),
+    created_at: timestamp(),
+    last_used_at: timestamp(),
     user_agent: z.string().max(200).nullable(),
     location: z.string().max(200).nullable().openapi({ description: 'City and country as Cloudflare saw the login' }),
     current: z.boolean().openapi({ description: 'The session of the token making this request' }),
@@ -35,12 +34,21 @@ export const SessionListSchema = z.object({ items: z.array(SessionSchema).max(10
 
 export const AcceptedSchema = z.object({ status: z.literal('accepted') }).openapi('Accepted');
 
+const ExportCategorySchema = z
+  .object({ id: uuid(), name: z.string().max(50), color: z.string().max(7), created_at: timestamp() })
+  .openapi('ExportCategory');
+
+const ExportTaskCategorySchema = z
+  .object({ task_id: uuid(), category_id: uuid(), created_at: timestamp() })
+  .openapi('ExportTaskCategory');
+
+// Deleted tasks are kept, so the task and link arrays have no upper bound (docs/decisions/0011).
 export const AccountExportSchema = z
   .object({
-    exported_at: timestamp,
-    user: z.record(z.string(), z.unknown()),
-    tasks: z.array(z.record(z.string(), z.unknown())),
-    categories: z.array(z.record(z.string(), z.unknown())),
-    task_categories: z.array(z.record(z.string(), z.unknown())),
+    exported_at: timestamp(),
+    user: UserSchema,
+    tasks: z.array(TaskSchema).openapi({ description: 'Every task, deleted ones too' }),
+    categories: z.array(ExportCategorySchema).max(1000),
+    task_categories: z.array(ExportTaskCategorySchema),
   })
   .openapi('AccountExport');

@@ -14,12 +14,6 @@ import {
   VerifyEmailBodySchema,
 } from './auth.schemas.ts';
 
-const noStoreHeader = { 'Cache-Control': { schema: { type: 'string' as const, example: 'no-store' } } };
-const rateLimitHeaders = {
-  RateLimit: { schema: { type: 'string' as const, example: '"ip";r=19;t=60' } },
-  'RateLimit-Policy': { schema: { type: 'string' as const, example: '"ip";q=20;w=60' } },
-};
-
 // Unauthenticated routes: the per-IP limit runs before validation and before any password hashing.
 const publicRoute = { tags: ['Auth'], security: [], middleware: [rateLimitByIp()] };
 const userRoute = { tags: ['Auth'], middleware: [requireAuth(), rateLimitByUser()] };
@@ -35,7 +29,6 @@ export const register = createRoute({
   responses: {
     201: {
       description: 'Account created',
-      headers: { ...noStoreHeader, ...rateLimitHeaders },
       content: json(AuthResponseSchema),
     },
     ...errorResponses(400, 409, 413, 415, 429, 500, 503),
@@ -52,7 +45,6 @@ export const login = createRoute({
   responses: {
     200: {
       description: 'Logged in',
-      headers: { ...noStoreHeader, ...rateLimitHeaders },
       content: json(AuthResponseSchema),
     },
     ...errorResponses(400, 401, 413, 415, 423, 429, 500, 503),
@@ -70,7 +62,6 @@ export const refresh = createRoute({
   responses: {
     200: {
       description: 'New tokens',
-      headers: { ...noStoreHeader, ...rateLimitHeaders },
       content: json(TokenPairSchema),
     },
     ...errorResponses(400, 401, 403, 413, 415, 429, 500, 503),

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { text } from '../../lib/schemas.ts';
+import { text, timestamp, uuid } from '../../lib/schemas.ts';
 
 export const DEFAULT_CATEGORY_COLOR = '#6B7280';
 
@@ -9,7 +9,7 @@ const color = z
   .openapi({ example: '#2563EB', maxLength: 7 });
 
 export const CategoryIdParamSchema = z.object({
-  cat_id: z.uuid().openapi({ param: { name: 'cat_id', in: 'path' }, example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' }),
+  cat_id: uuid().openapi({ param: { name: 'cat_id', in: 'path' }, example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' }),
 });
 
 export const CreateCategorySchema = z
@@ -21,11 +21,11 @@ export const CreateCategorySchema = z
 
 export const CategorySchema = z
   .object({
-    id: z.uuid(),
-    user_id: z.uuid(),
+    id: uuid(),
+    user_id: uuid(),
     name: z.string().max(50),
     color: z.string().max(7),
-    created_at: z.iso.datetime(),
+    created_at: timestamp(),
   })
   .openapi('Category');
 

@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../../lib/openapi.ts';
-import { HealthSchema, ReadinessSchema } from './health.schemas.ts';
+import { errorResponses, json } from '../../lib/openapi.ts';
+import { PROBLEM_CONTENT_TYPE } from '../../lib/problem.ts';
+import { HealthSchema, NotReadySchema, ReadinessSchema } from './health.schemas.ts';
 
 export const getHealth = createRoute({
   method: 'get',
@@ -10,7 +11,7 @@ export const getHealth = createRoute({
   description: 'Answers without calling any dependency: the Worker is up.',
   security: [],
   responses: {
-    200: { description: 'The Worker is up', content: { 'application/json': { schema: HealthSchema } } },
+    200: { description: 'The Worker is up', content: json(HealthSchema) },
     ...errorResponses(500),
   },
 });
@@ -24,7 +25,11 @@ export const getReadiness = createRoute({
     'Checks Neon and Upstash in parallel, each within READY_TIMEOUT_MS. 503 names the failing dependency in `detail` and in `checks`.',
   security: [],
   responses: {
-    200: { description: 'Every dependency answers', content: { 'application/json': { schema: ReadinessSchema } } },
-    ...errorResponses(500, 503),
+    200: { description: 'Every dependency answers', content: json(ReadinessSchema) },
+    ...errorResponses(500),
+    503: {
+      description: 'A dependency does not answer',
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: NotReadySchema } },
+    },
   },
 });

@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { ProblemSchema } from '../../lib/openapi.ts';
+import { timestamp } from '../../lib/schemas.ts';
 
 export const HealthSchema = z
   .object({
     status: z.literal('ok'),
     version: z.string().max(50).openapi({ example: '0.1.0' }),
-    time: z.iso.datetime().openapi({ example: '2026-11-27T12:00:00.000Z' }),
+    time: timestamp(),
   })
   .openapi('Health');
 
@@ -16,9 +18,11 @@ export const DependencyCheckSchema = z
   })
   .openapi('DependencyCheck');
 
-export const ReadinessSchema = z
-  .object({
-    status: z.literal('ready'),
-    checks: z.object({ database: DependencyCheckSchema, cache: DependencyCheckSchema }),
-  })
-  .openapi('Readiness');
+const ChecksSchema = z.object({ database: DependencyCheckSchema, cache: DependencyCheckSchema });
+
+export const ReadinessSchema = z.object({ status: z.literal('ready'), checks: ChecksSchema }).openapi('Readiness');
+
+/** The 503 of the readiness probe: a problem that names every check. */
+export const NotReadySchema = z
+  .object({ ...ProblemSchema.shape, checks: ChecksSchema })
+  .openapi('NotReadyProblem', { description: 'RFC 9457 problem details with the result of each check' });

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   errorResponses,
   etagHeader,
+  headerRef,
   IdempotencyKeyHeader,
   IfMatchHeader,
   IfNoneMatchHeader,
@@ -35,6 +36,7 @@ const readRoute = (key: Parameters<typeof limitAndReadCache>[0]) => ({
   tags: ['Tasks'],
   middleware: [requireAuth(), limitAndReadCache(key), requireVerifiedEmail()],
 });
+const cacheHeader = { 'X-Cache': headerRef('X-Cache') };
 const writeRoute = { tags: ['Tasks'], middleware: [requireAuth(), limitAndInvalidate(), requireVerifiedEmail()] };
 const retryableWriteRoute = {
   tags: ['Tasks'],
@@ -58,11 +60,7 @@ export const createTask = createRoute({
   responses: {
     201: {
       description: 'Created',
-      headers: {
-        ...etagHeader,
-        ...replayedHeader,
-        Location: { description: 'The new task', schema: { type: 'string' } },
-      },
+      headers: { Location: headerRef('Location'), ...etagHeader, ...replayedHeader },
       content: json(TaskSchema),
     },
     ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 503),
@@ -80,7 +78,7 @@ export const listTasks = createRoute({
     'added or deleted, and as fast deep in the list as at its start). `q` searches title and description.',
   request: { query: ListTasksQuerySchema, headers: conditionalRead },
   responses: {
-    200: { description: 'A page of tasks', headers: etagHeader, content: json(TaskPageSchema) },
+    200: { description: 'A page of tasks', headers: { ...cacheHeader, ...etagHeader }, content: json(TaskPageSchema) },
     ...notModified,
     ...errorResponses(400, 401, 403, 429, 500),
   },
@@ -123,7 +121,7 @@ export const getTask = createRoute({
   summary: 'Get a task with its categories',
   request: { params: TaskIdParamSchema, headers: conditionalRead },
   responses: {
-    200: { description: 'The task', headers: etagHeader, content: json(TaskSchema) },
+    200: { description: 'The task', headers: { ...cacheHeader, ...etagHeader }, content: json(TaskSchema) },
     ...notModified,
     ...errorResponses(400, 401, 403, 404, 429, 500),
   },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { storableTimestamp, text } from '../../lib/schemas.ts';
+import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
 
 export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const;
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -15,20 +15,19 @@ export const CURSOR_MAX_LENGTH = 2048;
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const SEARCH_MAX_LENGTH = 200;
 
-const timestamp = storableTimestamp().openapi({ example: '2026-12-01T09:00:00.000Z' });
-const uuid = z.uuid().openapi({ example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' });
+const id = uuid().openapi({ example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' });
 
-export const TaskIdParamSchema = z.object({ task_id: uuid.openapi({ param: { name: 'task_id', in: 'path' } }) });
+export const TaskIdParamSchema = z.object({ task_id: id.openapi({ param: { name: 'task_id', in: 'path' } }) });
 export const TaskCategoryParamSchema = z.object({
-  task_id: uuid.openapi({ param: { name: 'task_id', in: 'path' } }),
-  cat_id: uuid.openapi({ param: { name: 'cat_id', in: 'path' } }),
+  task_id: id.openapi({ param: { name: 'task_id', in: 'path' } }),
+  cat_id: id.openapi({ param: { name: 'cat_id', in: 'path' } }),
 });
 
 export const CreateTaskSchema = z
   .strictObject({
     title: text(3, 200).openapi({ example: 'Write the quarterly report' }),
     description: text(0, 2000).nullable().optional(),
-    due_date: timestamp.nullable().optional().openapi({ description: 'Must be in the future' }),
+    due_date: storableTimestamp().nullable().optional().openapi({ description: 'Must be in the future' }),
     priority: z.enum(TASK_PRIORITIES).default('medium'),
   })
   .openapi('CreateTaskRequest');
@@ -37,10 +36,10 @@ export const UpdateTaskSchema = z
   .strictObject({
     title: text(3, 200).optional(),
     description: text(0, 2000).nullable().optional(),
-    due_date: timestamp.nullable().optional().openapi({ description: 'Must be in the future when set' }),
+    due_date: storableTimestamp().nullable().optional().openapi({ description: 'Must be in the future when set' }),
     priority: z.enum(TASK_PRIORITIES).optional(),
     status: z.enum(TASK_STATUSES).optional(),
-    version: z.int().min(1).max(2_147_483_647).optional().openapi({
+    version: int32(1).optional().openapi({
       description: 'The version you read; 409 if it changed since. Required unless an If-Match header is sent.',
     }),
   })
@@ -57,8 +56,8 @@ export const ListTasksQuerySchema = z
       .min(1)
       .max(10_000)
       .optional()
-      .openapi({ description: 'Page number, 1 when absent. Not with `cursor`.', default: 1 }),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+      .openapi({ description: 'Page number, 1 when absent. Not with `cursor`.', default: 1, format: 'int32' }),
+    limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ format: 'int32' }),
     cursor: z
       .string()
       .max(CURSOR_MAX_LENGTH)
@@ -78,9 +77,9 @@ export const ListTasksQuerySchema = z
     }),
     status: z.enum(TASK_STATUSES).optional(),
     priority: z.enum(TASK_PRIORITIES).optional(),
-    due_from: timestamp.optional(),
-    due_to: timestamp.optional(),
-    category_id: z.uuid().optional(),
+    due_from: storableTimestamp().optional(),
+    due_to: storableTimestamp().optional(),
+    category_id: uuid().optional(),
     sort: z
       .enum(SORTS)
       .optional()
@@ -102,22 +101,22 @@ export const ListTasksQuerySchema = z
   });
 
 export const CategoryRefSchema = z
-  .object({ id: z.uuid(), name: z.string().max(50), color: z.string().max(7) })
+  .object({ id: uuid(), name: z.string().max(50), color: z.string().max(7) })
   .openapi('CategoryRef');
 
 export const TaskSchema = z
   .object({
-    id: z.uuid(),
-    user_id: z.uuid(),
+    id: uuid(),
+    user_id: uuid(),
     title: z.string().max(200),
     description: z.string().max(2000).nullable(),
     status: z.enum(TASK_STATUSES),
     priority: z.enum(TASK_PRIORITIES),
-    due_date: z.iso.datetime().nullable(),
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
-    deleted_at: z.iso.datetime().nullable(),
-    version: z.int().min(1),
+    due_date: timestamp().nullable(),
+    created_at: timestamp(),
+    updated_at: timestamp(),
+    deleted_at: timestamp().nullable(),
+    version: int32(1),
     categories: z.array(CategoryRefSchema).max(100),
   })
   .openapi('Task');
@@ -125,13 +124,11 @@ export const TaskSchema = z
 export const TaskPageSchema = z
   .object({
     items: z.array(TaskSchema).max(100),
-    total: z.int().min(0).openapi({ description: 'Every task matching the filters, not just this page' }),
-    page: z
-      .int()
-      .min(1)
+    total: int32(0).openapi({ description: 'Every task matching the filters, not just this page' }),
+    page: int32(1, 10_000)
       .nullable()
       .openapi({ description: 'The page number; null when the page was asked for by cursor (it has no offset)' }),
-    limit: z.int().min(1).max(100),
+    limit: int32(1, 100),
     next_cursor: z
       .string()
       .max(CURSOR_MAX_LENGTH)
@@ -142,24 +139,24 @@ export const TaskPageSchema = z
 
 export const RestoreTaskSchema = z
   .strictObject({
-    version: z.int().min(1).max(2_147_483_647).optional().openapi({
+    version: int32(1).optional().openapi({
       description: 'When given, the task must still be at this version (409 otherwise)',
     }),
   })
   .openapi('RestoreTaskRequest');
 
 export const TrashQuerySchema = z.object({
-  page: z.coerce.number().int().min(1).max(10_000).default(1),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ format: 'int32' }),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ format: 'int32' }),
 });
 
 export const TrashPageSchema = z
   .object({
     items: z.array(TaskSchema).max(100),
-    total: z.int().min(0),
-    page: z.int().min(1),
-    limit: z.int().min(1).max(100),
-    retention_days: z.int().min(1).openapi({ description: 'Tasks are purged this many days after deletion' }),
+    total: int32(0),
+    page: int32(1, 10_000),
+    limit: int32(1, 100),
+    retention_days: int32(1, 3650).openapi({ description: 'Tasks are purged this many days after deletion' }),
   })
   .openapi('TrashPage');
 
@@ -169,7 +166,7 @@ export const ChangesQuerySchema = z.object({
   cursor: z.string().min(1).max(200).optional().openapi({
     description: 'The `next_cursor` of the previous sync; omit it to start from the beginning',
   }),
-  limit: z.coerce.number().int().min(1).max(CHANGES_MAX_LIMIT).default(100),
+  limit: z.coerce.number().int().min(1).max(CHANGES_MAX_LIMIT).default(100).openapi({ format: 'int32' }),
 });
 
 export const TaskChangeSchema = z
@@ -180,17 +177,17 @@ export const TaskChangeSchema = z
     z
       .object({
         type: z.literal('task_deleted'),
-        task_id: z.uuid(),
-        version: z.int().min(1),
-        deleted_at: z.iso.datetime(),
+        task_id: uuid(),
+        version: int32(1),
+        deleted_at: timestamp(),
       })
       .openapi('TaskDeleted', { description: 'The task went to the trash: drop your copy' }),
     z
       .object({
         type: z.literal('category_unlinked'),
-        task_id: z.uuid(),
-        category_id: z.uuid(),
-        removed_at: z.iso.datetime(),
+        task_id: uuid(),
+        category_id: uuid(),
+        removed_at: timestamp(),
       })
       .openapi('CategoryUnlinked', { description: 'The category is no longer on the task' }),
   ])
