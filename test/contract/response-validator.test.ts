@@ -40,7 +40,12 @@ function exchange(overrides: Partial<Exchange> & { json?: unknown }): Exchange {
     method: 'GET',
     path: `/api/v1/tasks/${TASK_ID}`,
     status: 200,
-    headers: { ...common, 'content-type': 'application/json', 'ratelimit-policy': '"user";q=100;w=60' },
+    headers: {
+      ...common,
+      'content-type': 'application/json',
+      'ratelimit-policy': '"user";q=100;w=60',
+      etag: `"${TASK_ID}.1"`,
+    },
     body: json === undefined ? '' : JSON.stringify(json),
     ...rest,
   };

@@ -203,6 +203,11 @@ export function stringOfLength(schema: JsonSchema, length: number, unit: string)
     const local = uniqueEmail('b').split('@')[0]!.replaceAll('.', '');
     return (local + 'x'.repeat(Math.max(0, length))).slice(0, Math.max(0, length - domain.length)) + domain;
   }
+  if (schema.format === 'date-time') {
+    // A valid instant far in the future, its fraction of a second padded to the length.
+    const stem = '2099-01-01T00:00:00';
+    return length >= stem.length + 2 ? `${stem}.${'0'.repeat(length - stem.length - 2)}Z` : stem.slice(0, length);
+  }
   // A new password needs a letter and a digit: they lead, the unit fills the rest.
   const lead = schema.format === 'password' ? 'a1' : '';
   return [...(lead + unit.repeat(length))].slice(0, length).join('');

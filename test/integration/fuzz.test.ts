@@ -670,13 +670,19 @@ describe('the API does what JSON.parse and the schema say, and stores exactly th
             return;
           }
           // A pattern (a colour) or an email shorter than any address cannot be valid at this length.
-          const canBeValid = !limit.schema.pattern && !(limit.schema.format === 'email' && size < 6);
+          const canBeValid =
+            !limit.schema.pattern &&
+            !(limit.schema.format === 'email' && size < 6) &&
+            !(limit.schema.format === 'date-time' && size < 21);
           if (!canBeValid) return;
           expect(errorPointers(problem), `${label}: ${answer.text.slice(0, 300)}`).not.toContain(pointer);
           if (answer.status < 300 && answer.text) {
             // Where the answer shows the field, it is exactly what was sent (counted the same way).
             const shown = (JSON.parse(answer.text) as Record<string, unknown>)[limit.field];
-            if (shown !== undefined && limit.field !== 'version') expect(shown, label).toBe(value);
+            // Timestamps come back as the same instant, written the API's one way.
+            if (shown !== undefined && limit.schema.format === 'date-time')
+              expect(Date.parse(shown as string), label).toBe(Date.parse(value as string));
+            else if (shown !== undefined && limit.field !== 'version') expect(shown, label).toBe(value);
             const id = (JSON.parse(answer.text) as { id?: string }).id;
             if (op.name === 'POST /api/v1/categories' && id) {
               await sendWithin(app, `/api/v1/categories/${id}`, {
