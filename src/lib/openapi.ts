@@ -59,7 +59,9 @@ const DESCRIPTIONS: Record<number, string> = {
 const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } };
 
 /** Error responses to spread into a route's `responses`, so the document lists every status. */
-export function errorResponses<const S extends number>(...statuses: S[]) {
+export function errorResponses<const S extends number>(...given: S[]) {
+  // Whatever can fail with a 500 can also find the database (or Upstash) away: a 503 to retry.
+  const statuses = (given.includes(500 as S) && !given.includes(503 as S) ? [...given, 503] : given) as S[];
   const out = {} as Record<S, { description: string; content: typeof problemContent }>;
   for (const status of statuses)
     out[status] = { description: DESCRIPTIONS[status] ?? 'Error', content: problemContent };

@@ -37,6 +37,17 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
     const [code, detail] = fromHttpException(error);
     return problemResponse(problemBody(code, detail, context(c)), { ...carried, ...challenge(code) });
   }
+  if (databaseUnavailable(error)) {
+    log('error', 'database unavailable', {
+      request_id: c.get('requestId'),
+      route: c.req.routePath,
+      error: describeError(error),
+    });
+    return problemResponse(
+      problemBody('DEPENDENCY_UNAVAILABLE', 'The database cannot be reached right now. Retry shortly.', context(c)),
+      { ...carried, 'Retry-After': '5' },
+    );
+  }
   log('error', 'unhandled error', {
     request_id: c.get('requestId'),
     route: c.req.routePath,
@@ -46,6 +57,23 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
     problemBody('INTERNAL', 'An unexpected error occurred. Quote the request id when you report it.', context(c)),
   );
 };
+
+/**
+ * Neon could not run the statement at all: the HTTP request failed or timed out, Neon answered
+ * without a Postgres error code, or Postgres reported a connection or resource problem (SQLSTATE
+ * classes 08, 53, 57P). That is a 503 to retry, not a bug of ours. drizzle wraps the driver's
+ * error as `cause`.
+ */
+function databaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'NeonDbError') {
+      const code = (e as { code?: unknown }).code;
+      return typeof code !== 'string' || /^(08|53|57P)/.test(code);
+    }
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+  }
+  return false;
+}
 
 function fromHttpException(error: HTTPException): [ErrorCode, string] {
   switch (error.status) {

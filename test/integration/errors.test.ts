@@ -213,3 +213,31 @@ describe('a misconfigured Worker', () => {
     expect((await app.request('/health')).status).toBe(200);
   });
 });
+
+describe('the database away', () => {
+  it.each(['down', 'error'] as const)(
+    'Neon %s: 503 DEPENDENCY_UNAVAILABLE with Retry-After, not a 500, and nothing written',
+    async (fault) => {
+      allowConsoleErrors(/database unavailable|"status":503/);
+      const away = await setupTestApp();
+      const { register } = await import('../helpers/auth.ts');
+      const user = await register(away);
+      await away.fault({ neon: fault });
+      try {
+        const create = await away.request(
+          '/api/v1/tasks',
+          json({ title: 'Not now' }, { headers: { authorization: `Bearer ${user.accessToken}` } }),
+        );
+        expect(create.status).toBe(503);
+        expect(create.headers.get('retry-after')).toBe('5');
+        expect(create.headers.get('content-type')).toContain('application/problem+json');
+        expect((await create.json<{ code: string }>()).code).toBe('DEPENDENCY_UNAVAILABLE');
+        const list = await away.request('/api/v1/tasks', { headers: { authorization: `Bearer ${user.accessToken}` } });
+        expect(list.status).toBe(503);
+      } finally {
+        await away.fault({ neon: 'none' });
+      }
+      expect(await away.sql`select 1 from tasks where user_id = ${user.userId}`).toEqual([]);
+    },
+  );
+});
