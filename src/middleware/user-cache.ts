@@ -26,7 +26,7 @@ export function limitAndReadCache(keyOf: (c: Context<AppEnv>) => string | null):
  * The per-user rate limit for writes, with the invalidation in the same Upstash request: the
  * generation moves before the write, so the writer's next read misses. It moves again after the
  * response, because a read of the same user racing the write may have cached the old data under
- * the new generation in between.
+ * the new generation in between (only after a write that went through).
  */
 export function limitAndInvalidate(): MiddlewareHandler<AppEnv> {
   const bump = (c: Context<AppEnv>, userId: string) =>
@@ -37,7 +37,8 @@ export function limitAndInvalidate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await limit(c, next);
     const userId = c.get('userId');
-    if (userId) afterResponse(c, () => bump(c, userId));
+    // A refused write (stale version, wrong password, limit) changed nothing: no race to close.
+    if (userId && c.res.status < 400) afterResponse(c, () => bump(c, userId));
   };
 }
 
