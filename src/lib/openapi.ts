@@ -60,8 +60,9 @@ const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } };
 
 /** Error responses to spread into a route's `responses`, so the document lists every status. */
 export function errorResponses<const S extends number>(...given: S[]) {
-  // Whatever can fail with a 500 can also find the database (or Upstash) away: a 503 to retry.
-  const statuses = (given.includes(500 as S) && !given.includes(503 as S) ? [...given, 503] : given) as S[];
+  // Every rate-limited route reaches Upstash and most reach Neon: either may be away, a 503 to retry.
+  const reachesDependencies = given.includes(429 as S) && !given.includes(503 as S);
+  const statuses = (reachesDependencies ? [...given, 503] : given) as S[];
   const out = {} as Record<S, { description: string; content: typeof problemContent }>;
   for (const status of statuses)
     out[status] = { description: DESCRIPTIONS[status] ?? 'Error', content: problemContent };
