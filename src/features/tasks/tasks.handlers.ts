@@ -6,7 +6,7 @@ import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { currentUserId } from '../../middleware/auth.ts';
 import { cachedJson, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import { assignCategory as link, removeCategory as unlink } from '../categories/categories.service.ts';
-import { decodeCursor, taskChanges as readChanges } from './task-changes.ts';
+import { decodeCursor, taskChanges as readChanges } from './tasks.changes.ts';
 import type * as routes from './tasks.routes.ts';
 import * as tasks from './tasks.service.ts';
 
