@@ -1,3 +1,5 @@
+import { toBase64Url } from './base64url.ts';
+
 /**
  * Entity tags (RFC 9110 section 8.8.3) for tasks and task lists. A task's tag is its id and version:
  * every change the API can show (fields, deletion, restore, category links) increments the version,
@@ -10,9 +12,7 @@ export function taskEtag(task: { id: string; version: number }): string {
 
 export async function bodyEtag(body: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)));
-  let binary = '';
-  for (const byte of digest.subarray(0, 16)) binary += String.fromCharCode(byte);
-  return `"l.${btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}"`;
+  return `"l.${toBase64Url(digest.subarray(0, 16))}"`;
 }
 
 const ENTITY_TAG = /\s*(W\/)?"([\x21\x23-\x7e]*)"\s*(?:,|$)/y;

@@ -1,5 +1,6 @@
 import { Jwt } from 'hono/utils/jwt';
 import { AppError } from './errors.ts';
+import { toBase64Url } from './base64url.ts';
 
 /**
  * Access tokens: short-lived HS256 JWTs signed and verified by this Worker only (see
@@ -71,13 +72,7 @@ function unauthenticated(): AppError {
  * header. Web Crypto also refuses to use the key with any algorithm other than its `alg`.
  */
 function toJwk(key: { kid: string; secret: string }): JsonWebKey & { kid: string } {
-  return { kty: 'oct', k: base64url(new TextEncoder().encode(key.secret)), alg: ALG, kid: key.kid };
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return { kty: 'oct', k: toBase64Url(key.secret), alg: ALG, kid: key.kid };
 }
 
 function epochSeconds(now: Date): number {

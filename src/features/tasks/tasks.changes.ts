@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
+import { fromBase64Url, toBase64Url } from '../../lib/base64url.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { TaskChange } from './tasks.schemas.ts';
 
@@ -31,18 +32,14 @@ const START: FeedPosition = { seq: 0, kind: 0, a: NIL, b: NIL };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeCursor(p: FeedPosition): string {
-  return btoa(`s1.${p.seq}.${p.kind}.${p.a}.${p.b}`).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return toBase64Url(`s1.${p.seq}.${p.kind}.${p.a}.${p.b}`);
 }
 
 /** The position a cursor names, or null if it is not one this API made. */
 export function decodeCursor(cursor: string): FeedPosition | null {
-  let text: string;
-  try {
-    text = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
-  } catch {
-    return null;
-  }
-  const [tag, seq, kind, a, b, ...rest] = text.split('.');
+  const bytes = fromBase64Url(cursor);
+  if (!bytes) return null;
+  const [tag, seq, kind, a, b, ...rest] = new TextDecoder().decode(bytes).split('.');
   if (tag !== 's1' || rest.length > 0 || !seq || !/^(0|[1-9][0-9]{0,15})$/.test(seq)) return null;
   if ((kind !== '0' && kind !== '1') || !a || !b || !UUID.test(a) || !UUID.test(b)) return null;
   const n = Number(seq);

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import type { TaskListPosition } from '../../db/task-queries.ts';
+import { fromBase64Url, toBase64Url } from '../../lib/base64url.ts';
 import { AppError } from '../../lib/errors.ts';
+import { hashToken } from '../../lib/tokens.ts';
 import { CURSOR_MAX_LENGTH, CURSOR_PATTERN, TASK_PRIORITIES, TASK_STATUSES } from './tasks.schemas.ts';
 
 /**
@@ -35,10 +37,7 @@ export function encodeCursor(sort: string, position: TaskListPosition, q: string
     i: position.id,
     ...(sort === 'relevance' && q !== undefined ? { q: digest(q) } : {}),
   };
-  const bytes = new TextEncoder().encode(JSON.stringify(document));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return toBase64Url(JSON.stringify(document));
 }
 
 /** The position a cursor names, if it was made for this sort (and search); a 400 otherwise. */
@@ -60,8 +59,8 @@ export function decodeCursor(cursor: string, sort: string, q: string | undefined
 function parse(cursor: string): CursorDocument | null {
   if (cursor.length > CURSOR_MAX_LENGTH || !CURSOR_PATTERN.test(cursor)) return null;
   try {
-    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const bytes = fromBase64Url(cursor);
+    if (!bytes) return null;
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
     const result = CursorDocument.safeParse(JSON.parse(text));
     return result.success ? result.data : null;
@@ -103,14 +102,9 @@ function validKey(field: string, key: string | null): boolean {
   }
 }
 
-/** FNV-1a over the UTF-8 of q: ties a relevance cursor to its search (a check, not a secret). */
+/** A short digest of q: ties a relevance cursor to its search (a check, not a secret). */
 function digest(q: string): string {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(q)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, '0');
+  return hashToken(q).slice(0, 8);
 }
 
 function invalid(message: string): AppError {
