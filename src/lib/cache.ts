@@ -1,6 +1,5 @@
-import { sha1 } from '@noble/hashes/legacy.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Redis } from '@upstash/redis/cloudflare';
+import { redisScript } from './redis-script.ts';
 
 /**
  * Cache-aside for a user's task reads, invalidated by a per-user generation number: every write
@@ -12,9 +11,8 @@ import type { Redis } from '@upstash/redis/cloudflare';
  * travel in the same HTTP request: a cache hit costs no round trip beyond the rate-limit check.
  */
 
-const READ_SCRIPT = `local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}`;
-const READ_SHA = bytesToHex(sha1(new TextEncoder().encode(READ_SCRIPT)));
+const readScript = redisScript<[unknown, unknown]>(`local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}`);
 
 /** How long an entry may live; a write retires it sooner. */
 export const CACHE_TTL_SECONDS = 300;
@@ -28,17 +26,7 @@ export interface CacheRead<T> {
 }
 
 export async function readCache<T>(redis: Redis, userId: string, key: string): Promise<CacheRead<T>> {
-  const keys = [generationKey(userId)];
-  const args = [entryPrefix(userId), `:${key}`];
-  let result: [unknown, unknown];
-  try {
-    result = await redis.evalsha<string[], [unknown, unknown]>(READ_SHA, keys, args);
-  } catch (error) {
-    // First use on this Redis: the script is not loaded yet. EVAL loads it for next time.
-    if (!String(error).includes('NOSCRIPT')) throw error;
-    result = await redis.eval<string[], [unknown, unknown]>(READ_SCRIPT, keys, args);
-  }
-  const [generation, value] = result;
+  const [generation, value] = await readScript(redis, [generationKey(userId)], [entryPrefix(userId), `:${key}`]);
   return { generation: String(generation), value: (value ?? null) as T | null };
 }
 

@@ -1,6 +1,5 @@
-import { sha1 } from '@noble/hashes/legacy.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Redis } from '@upstash/redis/cloudflare';
+import { redisScript } from './redis-script.ts';
 
 /**
  * Storage for Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) in Upstash. A record is
@@ -13,11 +12,10 @@ import type { Redis } from '@upstash/redis/cloudflare';
 export const LEASE_SECONDS = 60;
 export const KEEP_SECONDS = 24 * 60 * 60;
 
-const CLAIM_SCRIPT = `local existing = redis.call('GET', KEYS[1])
+const claimScript = redisScript<unknown>(`local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return false`;
-const CLAIM_SHA = bytesToHex(sha1(new TextEncoder().encode(CLAIM_SCRIPT)));
+return false`);
 
 export type IdempotencyRecord =
   | { state: 'running'; fingerprint: string }
@@ -31,16 +29,11 @@ export type IdempotencyRecord =
 
 /** Claims the key for this request; returns the record already there instead, if any. */
 export async function claimKey(redis: Redis, key: string, fingerprint: string): Promise<IdempotencyRecord | null> {
-  const keys = [key];
-  const args = [JSON.stringify({ state: 'running', fingerprint }), String(LEASE_SECONDS)];
-  let existing: unknown;
-  try {
-    existing = await redis.evalsha<string[], unknown>(CLAIM_SHA, keys, args);
-  } catch (error) {
-    // First use on this Redis: the script is not loaded yet. EVAL loads it for next time.
-    if (!String(error).includes('NOSCRIPT')) throw error;
-    existing = await redis.eval<string[], unknown>(CLAIM_SCRIPT, keys, args);
-  }
+  const existing = await claimScript(
+    redis,
+    [key],
+    [JSON.stringify({ state: 'running', fingerprint }), String(LEASE_SECONDS)],
+  );
   if (existing === null || existing === undefined) return null;
   // The SDK decodes JSON it recognises; a string is the record still encoded.
   return (typeof existing === 'string' ? JSON.parse(existing) : existing) as IdempotencyRecord;

@@ -1,6 +1,5 @@
-import { sha1 } from '@noble/hashes/legacy.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Redis } from '@upstash/redis/cloudflare';
+import { redisScript } from './redis-script.ts';
 
 /**
  * Access tokens are stateless for 15 minutes; ending a session (logout, another device removed,
@@ -11,8 +10,9 @@ import type { Redis } from '@upstash/redis/cloudflare';
  * (a plain EXISTS is a "read" to the SDK and would go in a request of its own).
  */
 
-const CHECK_SCRIPT = "return {redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2])}";
-const CHECK_SHA = bytesToHex(sha1(new TextEncoder().encode(CHECK_SCRIPT)));
+const checkScript = redisScript<[number, number]>(
+  "return {redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2])}",
+);
 
 /** The longest an access token lives, plus the clock skew we accept. */
 const DENY_SECONDS = 900 + 30;
@@ -21,15 +21,8 @@ const sessionKey = (sessionId: string) => `revoked:session:${sessionId}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
 
 export async function isRevoked(redis: Redis, userId: string, sessionId: string): Promise<boolean> {
-  const keys = [sessionKey(sessionId), userKey(userId)];
-  let result: [number, number];
-  try {
-    result = await redis.evalsha<[], [number, number]>(CHECK_SHA, keys, []);
-  } catch (error) {
-    if (!String(error).includes('NOSCRIPT')) throw error;
-    result = await redis.eval<[], [number, number]>(CHECK_SCRIPT, keys, []);
-  }
-  return result[0] === 1 || result[1] === 1;
+  const [session, user] = await checkScript(redis, [sessionKey(sessionId), userKey(userId)], []);
+  return session === 1 || user === 1;
 }
 
 export async function denySessions(redis: Redis, sessionIds: string[]): Promise<void> {

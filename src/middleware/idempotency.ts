@@ -1,11 +1,10 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env.ts';
 import { AppError } from '../lib/errors.ts';
 import { claimKey, releaseKey, storeResult, type IdempotencyRecord } from '../lib/idempotency.ts';
 import { describeError, log } from '../lib/log.ts';
+import { hashToken } from '../lib/tokens.ts';
 import { currentUserId } from './auth.ts';
 import { afterResponse } from './request-context.ts';
 
@@ -48,8 +47,8 @@ export function idempotencyKey(): MiddlewareHandler<AppEnv> {
     const userId = currentUserId(c);
     const requestBody = await c.req.text();
     // The same key means the same request: method, path, precondition and body.
-    const fingerprint = hex(`${c.req.method} ${c.req.path}\n${c.req.header('If-Match') ?? ''}\n${requestBody}`);
-    const redisKey = `idem:${userId}:${hex(key)}`;
+    const fingerprint = hashToken(`${c.req.method} ${c.req.path}\n${c.req.header('If-Match') ?? ''}\n${requestBody}`);
+    const redisKey = `idem:${userId}:${hashToken(key)}`;
     const redis = c.get('deps').redis;
     const state: IdempotencyState = {
       fingerprint,
@@ -118,10 +117,6 @@ export function replayIdempotent(): MiddlewareHandler<AppEnv> {
     if (existing.body === null) return c.body(null, existing.status as StatusCode);
     return c.body(existing.body, existing.status as ContentfulStatusCode);
   };
-}
-
-function hex(text: string): string {
-  return bytesToHex(sha256(new TextEncoder().encode(text)));
 }
 
 function warn(c: Parameters<MiddlewareHandler<AppEnv>>[0], error: unknown): void {
