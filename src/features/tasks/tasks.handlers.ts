@@ -46,10 +46,12 @@ export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) => 
   const { value } = await cachedJson(c, listCacheKey(c), () =>
     tasks.listTasks(c.get('deps'), userId, c.req.valid('query')),
   );
-  const etag = await bodyEtag(JSON.stringify(value));
+  // Serialised once: the tag is the digest of exactly the bytes sent.
+  const text = JSON.stringify(value);
+  const etag = await bodyEtag(text);
   c.header('ETag', etag);
   if (!noneMatch(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
-  return c.json(value, 200);
+  return c.body(text, 200, { 'Content-Type': 'application/json' });
 };
 
 export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) => {

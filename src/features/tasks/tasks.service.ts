@@ -254,6 +254,7 @@ export async function restoreTask(
     owner: string | null;
     current_version: number | null;
     in_trash: boolean | null;
+    version_holds: boolean | null;
     task: TaskJson | null;
     current: TaskJson | null;
   }>(sql`
@@ -274,17 +275,13 @@ export async function restoreTask(
     select (select user_id from target) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
+           (select ${versionMatches(check)} from target t) as version_holds,
            (select ${TASK_JSON} from restored t) as task,
            (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`);
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   if (row?.task) return row.task;
-  const versionHolds = (() => {
-    if (!check) return true;
-    if (check.from === 'body') return check.version === row?.current_version;
-    return check.versions === '*' || check.versions.includes(row?.current_version ?? 0);
-  })();
-  if (!versionHolds) throw stale(check, row?.current_version);
+  if (row?.version_holds === false) throw stale(check, row.current_version);
   if (row?.in_trash === false && row.current) return row.current;
   throw new AppError(
     'LIMIT_REACHED',
