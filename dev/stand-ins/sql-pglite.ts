@@ -3,8 +3,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
+import { PgliteConnection } from './pglite-connection.ts';
 import { textTypes, type SqlBackend } from './sql-backend.ts';
 
 /**
@@ -55,9 +55,11 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
     }
     // PGlite is one session: settings made here hold for every request.
     await db.exec(`set timezone = 'UTC'; set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres'`);
-    // One client, never destroyed: pool.query() would destroy it on any query error, and the
-    // adapter's connection cannot be reopened. Callers use connect()/release() instead.
-    const pool = new pg.Pool({ ...createPgConfig(db), max: 1, idleTimeoutMillis: 0, types: textTypes });
+    // One client, kept: pool.query() would destroy it on any query error, and PGlite is one session.
+    // Callers use connect()/release() instead. PgliteConnection, not PGlite's node-postgres adapter,
+    // which drops a leading U+FEFF from texts.
+    const connection = { connection: new PgliteConnection(db), user: 'postgres', database: 'postgres' };
+    const pool = new pg.Pool({ ...connection, max: 1, idleTimeoutMillis: 0, types: textTypes });
     pool.on('error', () => {});
     return { db, pool };
   }

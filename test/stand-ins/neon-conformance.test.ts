@@ -121,6 +121,34 @@ describe.each(availableBackends())('Neon protocol on the %s backend', (kind: Kin
     });
   });
 
+  it('returns texts exactly, a leading U+FEFF (BOM) included, as PostgreSQL does', async () => {
+    // PGlite's own message parser decodes with a default TextDecoder, which drops a leading BOM;
+    // the stand-in must hand back what PostgreSQL sent (issue #12).
+    const bom = '\uFEFF';
+    const [row] = await sql.query(
+      `select $1::text as param, E'\\uFEFFliteral' as literal, length($1::text) as n,
+              array[$1::text, 'x'] as arr, jsonb_build_object('k', $1::text) as doc, $1::text as "\uFEFFcolumn"`,
+      [`${bom}title`],
+    );
+    expect(row).toEqual({
+      param: `${bom}title`,
+      literal: `${bom}literal`,
+      n: 6,
+      arr: [`${bom}title`, 'x'],
+      doc: { k: `${bom}title` },
+      [`${bom}column`]: `${bom}title`,
+    });
+    const [stored] = await sql.transaction((tx) => [
+      tx`insert into users (email) values (${`${bom}${uniqueName('bom')}@example.com`}) returning email`,
+    ]);
+    expect((stored as { email: string }[])[0]!.email.startsWith(bom)).toBe(true);
+    // Error texts come through the same parser.
+    await expect(sql.query(`do $$ begin raise exception E'\\uFEFFboom'; end $$`)).rejects.toMatchObject({
+      message: `${bom}boom`,
+      code: 'P0001',
+    });
+  });
+
   it('answers in UTC whatever the server zone', async () => {
     const [row] = await sql.query(
       `select '2024-01-01 12:00:00+05'::timestamptz::text as t, current_setting('TimeZone') as tz`,

@@ -107,7 +107,18 @@ function cases(p: string): Case[] {
         ['ttl', `${p}rl`],
       ],
     },
-    { name: 'del', body: ['del', `${p}s`, `${p}h`, `${p}n`, `${p}q`, `${p}m`, `${p}lua`, `${p}rl`, `${p}t`] },
+    // A leading U+FEFF (BOM) is data: both engines must hand back its bytes (EF BB BF) untouched.
+    { name: 'set BOM value', body: ['set', `${p}bom`, '\uFEFFtitle'] },
+    { name: 'get BOM base64', body: ['get', `${p}bom`] },
+    { name: 'get BOM plain', body: ['get', `${p}bom`], encoding: 'none' },
+    { name: 'hset BOM field', body: ['hset', `${p}bomh`, '\uFEFFf', '\uFEFFv'] },
+    { name: 'hgetall BOM', body: ['hgetall', `${p}bomh`], encoding: 'none' },
+    { name: 'lua BOM', body: ['eval', "return {redis.call('get', KEYS[1]), '\\239\\187\\191x'}", 1, `${p}bom`] },
+    { name: 'strlen BOM', body: ['strlen', `${p}bom`] },
+    {
+      name: 'del',
+      body: ['del', `${p}s`, `${p}h`, `${p}n`, `${p}q`, `${p}m`, `${p}lua`, `${p}rl`, `${p}t`, `${p}bom`, `${p}bomh`],
+    },
     { name: 'path form', path: `/set/${p}path/a%20b`, body: undefined },
     { name: 'bad json', body: '{not json' },
     { name: 'pipeline not array of arrays', path: '/pipeline', body: ['get', 'x'] },
@@ -149,5 +160,19 @@ describe.runIf(backends.includes('real'))('Upstash REST: embedded engine answers
       }
     }
     expect(mismatches.join('\n')).toBe('');
+  });
+
+  it('keeps a leading U+FEFF: the bytes EF BB BF come back, base64 or plain, from both', async () => {
+    const key = `${uniqueName('bom')}`;
+    for (const standIns of [real, embedded]) {
+      await send(standIns, { name: 'set', body: ['set', key, '\uFEFFtitle'] });
+      const base64 = await send(standIns, { name: 'get', body: ['get', key] });
+      expect(Buffer.from((base64.body as { result: string }).result, 'base64').subarray(0, 3)).toEqual(
+        Buffer.from([0xef, 0xbb, 0xbf]),
+      );
+      const plain = await send(standIns, { name: 'get', body: ['get', key], encoding: 'none' });
+      expect(plain.body).toEqual({ result: '\uFEFFtitle' });
+      await send(standIns, { name: 'del', body: ['del', key] });
+    }
   });
 });
