@@ -96,7 +96,8 @@ export async function handleNeonSql(
         for (const q of queries as QueryInput[]) results.push(toResult(await run(client, q, arrayMode), arrayMode));
         await client.query('commit');
       } catch (error) {
-        await client.query('rollback').catch(() => {});
+        // A session that ended took its transaction with it: nothing to roll back.
+        if (!endsSession(error)) await client.query('rollback').catch(() => {});
         throw error;
       }
       return { status: 200, body: { results } };
@@ -114,7 +115,13 @@ export async function handleNeonSql(
 /**
  * Runs work on one pooled client. A Postgres error answers 400 with its fields, as Neon does.
  * Only a broken connection discards the client: pool.query() would discard it on any error,
- * which PGlite's single adapter connection does not survive.
+ * which PGlite's single session cannot afford.
+ *
+ * A checked-out client has no listener of the pool's. When its session ends under it
+ * (pg_terminate_backend, a dropped database, a server restart), pg rejects the query in flight and
+ * then emits 'error' on the client as the socket closes: without a listener that is an uncaught
+ * exception, which takes the whole stand-in down. So the client is watched while it is ours, and a
+ * client whose session ended is released with the error, which makes the pool destroy it.
  */
 async function withClient(
   backend: SqlBackend,
@@ -127,18 +134,33 @@ async function withClient(
   } catch (error) {
     return unavailable(error);
   }
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', onError);
+  let answer: HttpAnswer;
   try {
-    const answer = await work(client);
-    client.release();
-    return answer;
+    answer = await work(client);
   } catch (error) {
-    if (isPostgresError(error)) {
-      client.release();
-      return { status: 400, body: Object.fromEntries(ERROR_FIELDS.map((f) => [f, error[f] ?? null])) };
-    }
-    client.release(error instanceof Error ? error : true);
-    return unavailable(error);
+    if (!broken && (endsSession(error) || !isPostgresError(error))) broken = asError(error);
+    answer = isPostgresError(error)
+      ? { status: 400, body: Object.fromEntries(ERROR_FIELDS.map((f) => [f, error[f] ?? null])) }
+      : unavailable(error);
   }
+  client.off('error', onError);
+  if (broken) client.release(broken);
+  else client.release();
+  return answer;
+}
+
+/** FATAL and PANIC end the session (57P01 admin shutdown, 57P02 crash, 3D000 database gone). */
+function endsSession(error: unknown): boolean {
+  return isPostgresError(error) && (error.severity === 'FATAL' || error.severity === 'PANIC');
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function run(client: pg.PoolClient, q: QueryInput, arrayMode: boolean): Promise<pg.QueryResult> {

@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import pg from 'pg';
 import { PgliteConnection } from './pglite-connection.ts';
-import { textTypes, type SqlBackend } from './sql-backend.ts';
+import { createDatabaseGates, endPoolWhenIdle, textTypes, type SqlBackend } from './sql-backend.ts';
 
 /**
  * PGlite (Postgres in WASM) for machines with no Postgres installed. Each database name is its
@@ -16,6 +16,20 @@ import { textTypes, type SqlBackend } from './sql-backend.ts';
 export function createPgliteBackend(options: { dataDir?: string; templateCache: string }): SqlBackend {
   const instances = new Map<string, Promise<{ db: PGlite; pool: pg.Pool }>>();
   let template: Promise<Blob> | undefined;
+  let closed = false;
+
+  /** Closes an instance once the requests using it (queued ones included) are done. */
+  async function closeInstance(database: string): Promise<void> {
+    const instance = instances.get(database);
+    instances.delete(database);
+    const open = await instance?.catch(() => null);
+    if (!open) return;
+    await endPoolWhenIdle(open.pool);
+    await open.db.close();
+  }
+  // A drop waits for the requests on its database; requests that arrive meanwhile wait for it, so a
+  // database directory is never opened twice (a new instance on files an old one still writes).
+  const gates = createDatabaseGates(closeInstance);
 
   function loadTemplate(): Promise<Blob> {
     template ??= (async () => {
@@ -69,6 +83,7 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
 
   const backend: SqlBackend = {
     async clone(template, database) {
+      await gates.active(database); // a drop of that name finishes first (its files go)
       if (instances.has(database)) throw new Error(`database ${database} already exists`);
       let dump = dumps.get(template);
       if (!dump) {
@@ -93,12 +108,23 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
       await instance;
     },
     async connect(database) {
-      return (await backend.pool(database)).connect();
+      for (let attempt = 1; ; attempt++) {
+        const pool = await backend.pool(database);
+        try {
+          return await pool.connect();
+        } catch (error) {
+          // Ended by a drop meanwhile: the next pool() waits for the drop, then opens afresh.
+          if (!pool.ending || attempt >= 3) throw error;
+        }
+      }
     },
     description: options.dataDir
       ? `PGlite ${pgliteVersion()} in ${options.dataDir}`
       : `PGlite ${pgliteVersion()} in memory`,
     async pool(database) {
+      if (closed) throw new Error('the stand-ins are shutting down');
+      const dropping = gates.active(database);
+      if (dropping) return dropping.then(() => backend.pool(database));
       let instance = instances.get(database);
       if (!instance) {
         instance = open(database);
@@ -107,24 +133,19 @@ export function createPgliteBackend(options: { dataDir?: string; templateCache: 
       }
       return (await instance).pool;
     },
-    async dropDatabase(database) {
-      const instance = instances.get(database);
-      instances.delete(database);
-      if (instance) {
-        const { db, pool } = await instance;
-        await pool.end();
-        await db.close();
-      }
-      if (options.dataDir) fs.rmSync(path.join(options.dataDir, 'pglite', database), { recursive: true, force: true });
+    dropDatabase(database) {
+      return gates.exclusive(database, () => {
+        if (options.dataDir)
+          fs.rmSync(path.join(options.dataDir, 'pglite', database), { recursive: true, force: true });
+        return Promise.resolve();
+      });
     },
     async close() {
       // Closing PGlite checkpoints and flushes its files: no committed data is lost on Ctrl-C.
-      const all = await Promise.allSettled(instances.values());
-      instances.clear();
-      for (const result of all) {
-        if (result.status !== 'fulfilled') continue;
-        await result.value.pool.end().catch(() => {});
-        await result.value.db.close().catch(() => {});
+      closed = true;
+      await gates.all();
+      while (instances.size > 0) {
+        await Promise.allSettled([...instances.keys()].map((database) => closeInstance(database)));
       }
     },
   };

@@ -19,6 +19,14 @@ export function availableBackends(): Kind[] {
     throw new Error('STANDINS_REQUIRE_REAL=1 but neither server URLs nor PostgreSQL/Redis binaries are available');
   }
   if (!real) console.warn('[stand-ins tests] no PostgreSQL/Redis here: testing the embedded backend only');
+  // STANDINS_BACKEND forces one here as it does for the Worker tests (the differential suites,
+  // which need both, are then skipped).
+  if (env.STANDINS_BACKEND === 'embedded') return ['embedded'];
+  if (env.STANDINS_BACKEND === 'real') {
+    if (!real)
+      throw new Error('STANDINS_BACKEND=real but neither server URLs nor PostgreSQL/Redis binaries are available');
+    return ['real'];
+  }
   return real ? ['embedded', 'real'] : ['embedded'];
 }
 
@@ -52,7 +60,7 @@ export function connectionString(database: string): string {
 export async function counters(standIns: StandIns, ns: string) {
   const res = await fetch(`${standIns.neonUrl}/_control/counters?ns=${ns}`);
   return (await res.json()) as {
-    neon: { requests: number; statements: number; errors: number; maxInFlight: number };
+    neon: { requests: number; statements: number; errors: number; inFlight: number; maxInFlight: number };
     upstash: { requests: number; commands: number; errors: number; maxInFlight: number };
     maxInFlight: number;
   };
