@@ -59,6 +59,8 @@ export default defineConfig({
                   STANDINS_TEMPLATE: standIns.template,
                   STANDINS_BACKEND: standIns.backend,
                   CONTRACT_VALIDATOR_URL: contractValidatorUrl,
+                  // fast-check's seed for the property tests (test/helpers/fuzz-seed.ts); empty: a fresh one.
+                  FUZZ_SEED: process.env.FUZZ_SEED ?? '',
                 },
               },
             };
@@ -73,7 +75,7 @@ export default defineConfig({
             ...(process.env.EDGETASK_BENCH === '1' ? ['bench/**/*.bench-test.ts'] : []),
           ],
           globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/helpers/fail-on-console-error.ts'],
+          setupFiles: ['test/helpers/fail-on-console-error.ts', 'test/helpers/fuzz-seed.ts'],
           testTimeout: 20_000,
           hookTimeout: 60_000,
         },

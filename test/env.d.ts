@@ -10,6 +10,8 @@ declare global {
       STANDINS_BACKEND: 'real' | 'embedded';
       /** The response validator's loopback server (test/validation/server.ts). */
       CONTRACT_VALIDATOR_URL: string;
+      /** fast-check's seed for every property test; empty for a fresh one (test/helpers/fuzz-seed.ts). */
+      FUZZ_SEED: string;
     }
   }
 }
