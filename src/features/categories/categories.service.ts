@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.ts';
 import { commitChangeSeq, isoTimestamp, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
+import { movingVersions } from '../tasks/tasks.service.ts';
 import type { CategoryJson } from './categories.schemas.ts';
 
 /**
@@ -63,7 +64,8 @@ export async function listCategories(deps: Deps, userId: string): Promise<Catego
  */
 export async function deleteCategory(deps: Deps, userId: string, categoryId: string): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{ owner: string | null; deleted: number }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{ owner: string | null; deleted: number }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     target as (select user_id from categories where id = ${categoryId}),
     links as (
@@ -83,7 +85,8 @@ export async function deleteCategory(deps: Deps, userId: string, categoryId: str
       delete from categories where id = ${categoryId} and user_id = ${userId} and (select seq from seq) > 0 returning id
     ),
     committed as (${commitChangeSeq(userId, 'deleted')})
-    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
+    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`),
+  );
   const row = result.rows[0];
   if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
   if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
@@ -116,7 +119,8 @@ export async function assignCategory(
   categoryId: string,
 ): Promise<TaskJson> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<LinkOutcome>(sql`
+  const result = await movingVersions(
+    deps.db.execute<LinkOutcome>(sql`
     with seq as (${nextChangeSeq(userId)}),
     task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id, name, color from categories where id = ${categoryId}),
@@ -138,7 +142,8 @@ export async function assignCategory(
            (select user_id from category) as category_owner,
            (select count(*) from linked)::int as changed,
            (select ${TASK_JSON} from bumped t) as task,
-           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`);
+           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`),
+  );
   const row = result.rows[0];
   checkBothSides(row, userId);
   if (row?.changed !== 1 || !row.task || !row.category) {
@@ -153,7 +158,8 @@ export async function assignCategory(
 
 export async function removeCategory(deps: Deps, userId: string, taskId: string, categoryId: string): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<LinkOutcome>(sql`
+  const result = await movingVersions(
+    deps.db.execute<LinkOutcome>(sql`
     with seq as (${nextChangeSeq(userId)}),
     task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id from categories where id = ${categoryId}),
@@ -178,7 +184,8 @@ export async function removeCategory(deps: Deps, userId: string, taskId: string,
     select (select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from unlinked)::int as changed,
-           null::json as task, null::json as category`);
+           null::json as task, null::json as category`),
+  );
   const row = result.rows[0];
   checkBothSides(row, userId);
   if (row?.changed !== 1) throw new AppError('NOT_FOUND', 'This category is not assigned to this task.');

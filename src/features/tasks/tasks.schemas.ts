@@ -72,7 +72,7 @@ export const ListTasksQuerySchema = z
       }),
     q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
       description:
-        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing.',
+        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing. A query too complex for Postgres to parse (a run of 33 or more `-`, each a NOT) is 400 naming `q`.',
       example: 'quarterly report',
     }),
     status: z.enum(TASK_STATUSES).optional(),

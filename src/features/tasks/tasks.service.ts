@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { commitChangeSeq, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
+import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
 import { decodeCursor, encodeCursor } from './tasks.cursor.ts';
 import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.ts';
@@ -16,6 +17,29 @@ import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.t
 
 /** A cap per user against abuse; far above what a person keeps. */
 export const MAX_LIVE_TASKS_PER_USER = 10_000;
+
+/**
+ * Every visible change moves a task's version, an int4: at 2^31-1 it cannot move again and Postgres
+ * raises 22003. That takes two billion writes (decades at the per-user rate limit), so the task
+ * simply refuses further changes with a clear 409 rather than widening the column and every ETag.
+ */
+export const MAX_TASK_VERSION = 2_147_483_647;
+
+/** Runs a statement that moves task versions, answering 409 instead of 500 at the highest one. */
+export async function movingVersions<T>(statement: PromiseLike<T>): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    if (sqlState(error) === '22003') {
+      throw new AppError(
+        'CONFLICT',
+        `The task is at the highest version (${MAX_TASK_VERSION}) and cannot change any more. Create a new task instead.`,
+        { extensions: { current_version: MAX_TASK_VERSION } },
+      );
+    }
+    throw error;
+  }
+}
 
 type Owned = {
   owner: string | null;
@@ -88,6 +112,21 @@ export async function getTask(deps: Deps, userId: string, taskId: string): Promi
   return row.task;
 }
 
+function tooComplex(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code?.startsWith('54')) return true;
+  const cause = error instanceof Error ? error.cause : undefined;
+  return code === 'XX000' && cause instanceof Error && /tsquery/.test(cause.message);
+}
+
+function searchTooComplex(): AppError {
+  return new AppError('VALIDATION_FAILED', 'One or more fields are invalid.', {
+    errors: [
+      { pointer: '/query/q', message: 'Too complex to search: use fewer operators (such as a run of -) in a row' },
+    ],
+  });
+}
+
 export interface TaskPage {
   items: TaskJson[];
   total: number;
@@ -104,9 +143,16 @@ export async function listTasks(deps: Deps, userId: string, query: ListTasksQuer
   const sort = query.sort ?? (query.q !== undefined ? RELEVANCE : '-created_at');
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, query.q);
   const page = after ? null : (query.page ?? 1);
-  const result = await deps.db.execute<TaskListRow<TaskJson>>(
-    taskListStatement(userId, { ...query, sort, page, after }),
-  );
+  let result;
+  try {
+    result = await deps.db.execute<TaskListRow<TaskJson>>(taskListStatement(userId, { ...query, sort, page, after }));
+  } catch (error) {
+    // websearch_to_tsquery refuses a query that nests too deep, such as a run of 33 or more `-`
+    // (each one a NOT): "tsquery is too complex" (54000) or, from the parser's operator stack,
+    // "tsquery stack too small" (XX000, an elog). Only `q` reaches the parser.
+    if (query.q !== undefined && tooComplex(error)) throw searchTooComplex();
+    throw error;
+  }
   const row = result.rows[0];
   const last = row?.last;
   return {
@@ -177,11 +223,12 @@ export async function updateTask(
   if (changes.priority !== undefined) sets.push(sql`priority = ${changes.priority}::task_priority`);
   if (changes.status !== undefined) sets.push(sql`status = ${changes.status}::task_status`);
 
-  const result = await deps.db.execute<{
-    owner: string | null;
-    current_version: number | null;
-    task: TaskJson | null;
-  }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{
+      owner: string | null;
+      current_version: number | null;
+      task: TaskJson | null;
+    }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     -- FOR UPDATE: after waiting on a concurrent writer, this reads the version it committed, so a
     -- 409 reports the version that is current now, not the one this statement's snapshot saw.
@@ -199,7 +246,8 @@ export async function updateTask(
     committed as (${commitChangeSeq(userId, 'updated')})
     select (select user_id from target) as owner,
            (select version from target) as current_version,
-           (select ${TASK_JSON} from updated t) as task`);
+           (select ${TASK_JSON} from updated t) as task`),
+  );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   // The version moved on (or the task was deleted meanwhile): say which version is current.
@@ -215,7 +263,8 @@ export async function deleteTask(
   check: VersionCheck | undefined,
 ): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     target as (
       select user_id, version from tasks
@@ -230,7 +279,8 @@ export async function deleteTask(
     ),
     committed as (${commitChangeSeq(userId, 'deleted')})
     select (select user_id from target) as owner, (select version from target) as current_version,
-           (select count(*) from deleted)::int as deleted`);
+           (select count(*) from deleted)::int as deleted`),
+  );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   if (row?.deleted === 1) return;
@@ -250,14 +300,15 @@ export async function restoreTask(
   check: VersionCheck | undefined,
 ): Promise<TaskJson> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{
-    owner: string | null;
-    current_version: number | null;
-    in_trash: boolean | null;
-    version_holds: boolean | null;
-    task: TaskJson | null;
-    current: TaskJson | null;
-  }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{
+      owner: string | null;
+      current_version: number | null;
+      in_trash: boolean | null;
+      version_holds: boolean | null;
+      task: TaskJson | null;
+      current: TaskJson | null;
+    }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     target as (
       select user_id, version, deleted_at is not null as in_trash from tasks
@@ -277,7 +328,8 @@ export async function restoreTask(
            (select in_trash from target) as in_trash,
            (select ${versionMatches(check)} from target t) as version_holds,
            (select ${TASK_JSON} from restored t) as task,
-           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`);
+           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`),
+  );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   if (row?.task) return row.task;
