@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
 import { bearer, register, type Registered } from '../helpers/auth.ts';
 import { as, createTask, type Problem, type TaskBody } from '../helpers/tasks.ts';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -82,5 +83,66 @@ describe('a task at the highest version (item 15)', () => {
     const res = await as(app, ann.accessToken).delete(`/api/v1/categories/${cat.id}`);
     expect(res.status).toBe(409);
     expect(await app.sql`select id from categories where id = ${cat.id}`).toHaveLength(1);
+  });
+});
+
+/**
+ * Another transaction holds the lock on a task row, as a concurrent write of its owner would, for
+ * a while (one Neon transaction: the lock, then a sleep). Resolves once Postgres shows it sleeping.
+ */
+async function holdRowLock(taskId: string, seconds: number): Promise<{ released: Promise<unknown> }> {
+  const marker = `lock-holder-${crypto.randomUUID()}`;
+  const held = app.sql.transaction([
+    app.sql`select id from tasks where id = ${taskId} for update`,
+    app.sql`select pg_sleep(${seconds}), ${marker}::text`,
+  ]);
+  for (let i = 0; i < 100; i++) {
+    const [row] = await app.sql`
+      select count(*)::int as n from pg_stat_activity where query like ${`%pg_sleep%`} and state = 'active'
+         and datname = current_database() and pid <> pg_backend_pid()`;
+    // Wrapped: an async function returning the promise itself would wait for it.
+    if ((row?.n as number) > 0) return { released: held };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the lock holder never started sleeping');
+}
+
+// PGlite runs one statement at a time: a held lock would stall every other request, whoever's.
+describe.skipIf(env.STANDINS_BACKEND !== 'real')('row locks only on the caller’s rows (item 10)', () => {
+  let bob: Registered;
+  beforeAll(async () => {
+    bob = await register(app);
+  });
+
+  it.each([
+    ['PATCH', (id: string) => as(app, bob.accessToken).patch(`/api/v1/tasks/${id}`, { title: 'Mine now', version: 1 })],
+    ['DELETE', (id: string) => as(app, bob.accessToken).delete(`/api/v1/tasks/${id}`)],
+    ['restore', (id: string) => as(app, bob.accessToken).post(`/api/v1/tasks/${id}/restore`)],
+  ])('%s of another user’s task answers 403 at once, without waiting for its row lock', async (what, send) => {
+    const task = await createTask(app, ann.accessToken, { title: 'Locked by its owner' });
+    if (what === 'restore') await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}`);
+    const { released } = await holdRowLock(task.id, 1.5);
+    const started = Date.now();
+    const res = await send(task.id);
+    const elapsed = Date.now() - started;
+    await released;
+    expect(res.status).toBe(403);
+    expect(elapsed, 'the foreign request waited for the row lock').toBeLessThan(1000);
+    const [row] = await app.sql`select title, version from tasks where id = ${task.id}`;
+    expect(row).toMatchObject({ title: 'Locked by its owner' });
+  });
+
+  it('the owner’s own write still waits for the lock, then applies', async () => {
+    const task = await createTask(app, ann.accessToken, { title: 'Contended' });
+    const { released } = await holdRowLock(task.id, 1);
+    const started = Date.now();
+    const res = await as(app, ann.accessToken).patch(`/api/v1/tasks/${task.id}`, {
+      title: 'After the lock',
+      version: 1,
+    });
+    const elapsed = Date.now() - started;
+    await released;
+    expect(res.status).toBe(200);
+    expect(elapsed).toBeGreaterThanOrEqual(500);
   });
 });

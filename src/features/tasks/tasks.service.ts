@@ -230,11 +230,13 @@ export async function updateTask(
       task: TaskJson | null;
     }>(sql`
     with seq as (${nextChangeSeq(userId)}),
-    -- FOR UPDATE: after waiting on a concurrent writer, this reads the version it committed, so a
-    -- 409 reports the version that is current now, not the one this statement's snapshot saw.
+    -- Whose task it is, read without a lock: another user's row is never locked by this caller.
+    owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
+    -- FOR UPDATE, on the caller's own row only: after waiting on a concurrent writer, this reads the
+    -- version it committed, so a 409 reports the version that is current now.
     target as (
-      select user_id, version from tasks
-       where id = ${taskId} and deleted_at is null and (select seq from seq) > 0
+      select version from tasks
+       where id = ${taskId} and user_id = ${userId} and deleted_at is null and (select seq from seq) > 0
       for update
     ),
     updated as (
@@ -244,7 +246,7 @@ export async function updateTask(
       returning t.*
     ),
     committed as (${commitChangeSeq(userId, 'updated')})
-    select (select user_id from target) as owner,
+    select (select user_id from owner) as owner,
            (select version from target) as current_version,
            (select ${TASK_JSON} from updated t) as task`),
   );
@@ -266,9 +268,10 @@ export async function deleteTask(
   const result = await movingVersions(
     deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
     with seq as (${nextChangeSeq(userId)}),
+    owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     target as (
-      select user_id, version from tasks
-       where id = ${taskId} and deleted_at is null and (select seq from seq) > 0
+      select version from tasks
+       where id = ${taskId} and user_id = ${userId} and deleted_at is null and (select seq from seq) > 0
       for update
     ),
     deleted as (
@@ -278,7 +281,7 @@ export async function deleteTask(
       returning t.id
     ),
     committed as (${commitChangeSeq(userId, 'deleted')})
-    select (select user_id from target) as owner, (select version from target) as current_version,
+    select (select user_id from owner) as owner, (select version from target) as current_version,
            (select count(*) from deleted)::int as deleted`),
   );
   const row = result.rows[0];
@@ -310,9 +313,10 @@ export async function restoreTask(
       current: TaskJson | null;
     }>(sql`
     with seq as (${nextChangeSeq(userId)}),
+    owner as (select user_id from tasks where id = ${taskId}),
     target as (
-      select user_id, version, deleted_at is not null as in_trash from tasks
-       where id = ${taskId} and (select seq from seq) > 0
+      select version, deleted_at is not null as in_trash from tasks
+       where id = ${taskId} and user_id = ${userId} and (select seq from seq) > 0
       for update
     ),
     restored as (
@@ -323,7 +327,7 @@ export async function restoreTask(
       returning t.*
     ),
     committed as (${commitChangeSeq(userId, 'restored')})
-    select (select user_id from target) as owner,
+    select (select user_id from owner) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
            (select ${versionMatches(check)} from target t) as version_holds,
