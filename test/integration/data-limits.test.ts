@@ -87,15 +87,11 @@ describe('a task at the highest version (item 15)', () => {
 });
 
 /**
- * Another transaction holds the lock on a task row, as a concurrent write of its owner would, for
- * a while (one Neon transaction: the lock, then a sleep). Resolves once Postgres shows it sleeping.
+ * Another transaction holds row locks, as a concurrent write would, for a while (one Neon
+ * transaction: the locks, then a sleep). Resolves once Postgres shows it sleeping.
  */
-async function holdRowLock(taskId: string, seconds: number): Promise<{ released: Promise<unknown> }> {
-  const marker = `lock-holder-${crypto.randomUUID()}`;
-  const held = app.sql.transaction([
-    app.sql`select id from tasks where id = ${taskId} for update`,
-    app.sql`select pg_sleep(${seconds}), ${marker}::text`,
-  ]);
+async function holdLocks(locks: string[], seconds: number): Promise<{ released: Promise<unknown> }> {
+  const held = app.sql.transaction([...locks.map((lock) => app.sql.query(lock)), app.sql`select pg_sleep(${seconds})`]);
   for (let i = 0; i < 100; i++) {
     const [row] = await app.sql`
       select count(*)::int as n from pg_stat_activity where query like ${`%pg_sleep%`} and state = 'active'
@@ -106,6 +102,19 @@ async function holdRowLock(taskId: string, seconds: number): Promise<{ released:
   }
   throw new Error('the lock holder never started sleeping');
 }
+
+const holdRowLock = (taskId: string, seconds: number) =>
+  holdLocks([`select id from tasks where id = '${taskId}' for update`], seconds);
+
+/** The user's rows a write may wait on: their account and their change counter. */
+const holdUserLocks = (userId: string, seconds: number) =>
+  holdLocks(
+    [
+      `select 1 from users where id = '${userId}' for update`,
+      `select 1 from task_sync_state where user_id = '${userId}' for update`,
+    ],
+    seconds,
+  );
 
 // PGlite runs one statement at a time: a held lock would stall every other request, whoever's.
 describe.skipIf(env.STANDINS_BACKEND !== 'real')('row locks only on the callerâ€™s rows (item 10)', () => {
@@ -144,5 +153,80 @@ describe.skipIf(env.STANDINS_BACKEND !== 'real')('row locks only on the callerâ€
     await released;
     expect(res.status).toBe(200);
     expect(elapsed).toBeGreaterThanOrEqual(500);
+  });
+});
+
+/**
+ * N parallel requests of one user. They start while another transaction holds the user's rows, so
+ * all of them are in flight together when it lets go: the race a cap must survive, every time.
+ */
+async function parallel(userId: string, n: number, send: (i: number) => Promise<Response>): Promise<number[]> {
+  const { released } = await holdUserLocks(userId, 1);
+  const answers = await Promise.all([...Array.from({ length: n }, (_, i) => send(i)), released]);
+  return answers
+    .slice(0, n)
+    .map((res) => (res as Response).status)
+    .sort();
+}
+
+describe.skipIf(env.STANDINS_BACKEND !== 'real')('per-account caps hold under parallel requests (item 9)', () => {
+  const PARALLEL = 8;
+
+  it('10,000 live tasks: of 8 parallel creates at 9,999, exactly one succeeds', async () => {
+    const user = await register(app);
+    // Seeded in the database: 9,999 creates through the API would take minutes.
+    await app.sql`
+      insert into tasks (user_id, title) select ${user.userId}, 'Seeded task ' || g from generate_series(1, 9999) g`;
+    const statuses = await parallel(user.userId, PARALLEL, (i) =>
+      as(app, user.accessToken).post('/api/v1/tasks', { title: `Parallel ${i}` }),
+    );
+    expect(statuses).toEqual([201, ...Array<number>(PARALLEL - 1).fill(409)]);
+    const [row] =
+      await app.sql`select count(*)::int as n from tasks where user_id = ${user.userId} and deleted_at is null`;
+    expect(row?.n).toBe(10_000);
+  });
+
+  it('10,000 live tasks: of 8 parallel restores at 9,999, exactly one succeeds', async () => {
+    const user = await register(app);
+    await app.sql`
+      insert into tasks (user_id, title) select ${user.userId}, 'Seeded task ' || g from generate_series(1, 9999) g`;
+    const trashed = await app.sql`
+      insert into tasks (user_id, title, deleted_at) select ${user.userId}, 'Trashed ' || g, now() from generate_series(1, ${PARALLEL}) g
+      returning id`;
+    const statuses = await parallel(user.userId, PARALLEL, (i) =>
+      as(app, user.accessToken).post(`/api/v1/tasks/${String(trashed[i]?.id)}/restore`),
+    );
+    expect(statuses).toEqual([200, ...Array<number>(PARALLEL - 1).fill(409)]);
+    const [row] =
+      await app.sql`select count(*)::int as n from tasks where user_id = ${user.userId} and deleted_at is null`;
+    expect(row?.n).toBe(10_000);
+  });
+
+  it('200 categories: of 8 parallel creates at 199, exactly one succeeds', async () => {
+    const user = await register(app);
+    await app.sql`
+      insert into categories (user_id, name) select ${user.userId}, 'Seeded ' || g from generate_series(1, 199) g`;
+    const statuses = await parallel(user.userId, PARALLEL, (i) =>
+      as(app, user.accessToken).post('/api/v1/categories', { name: `Parallel ${i}` }),
+    );
+    expect(statuses).toEqual([201, ...Array<number>(PARALLEL - 1).fill(409)]);
+    const [row] = await app.sql`select count(*)::int as n from categories where user_id = ${user.userId}`;
+    expect(row?.n).toBe(200);
+  });
+});
+
+describe('response arrays bounded by the real caps (item 9)', () => {
+  it('a task may carry all 200 categories, as its schema says', async () => {
+    const user = await register(app);
+    const task = await createTask(app, user.accessToken, { title: 'Everything at once' });
+    await app.sql`
+      insert into categories (user_id, name) select ${user.userId}, 'Label ' || g from generate_series(1, 200) g`;
+    await app.sql`
+      insert into task_categories (task_id, category_id) select ${task.id}, id from categories where user_id = ${user.userId}`;
+    const res = await as(app, user.accessToken).get(`/api/v1/tasks/${task.id}`);
+    expect(res.status).toBe(200);
+    expect((await res.json<TaskBody>()).categories).toHaveLength(200);
+    const list = await as(app, user.accessToken).get('/api/v1/categories');
+    expect((await list.json<{ items: unknown[] }>()).items).toHaveLength(200);
   });
 });

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, isoTimestamp, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
+import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
 import { movingVersions } from '../tasks/tasks.service.ts';
 import type { CategoryJson } from './categories.schemas.ts';
@@ -11,13 +12,17 @@ import type { CategoryJson } from './categories.schemas.ts';
  * that also tells 404 (missing) from 403 (someone else's) for each side it touches.
  */
 
-export const MAX_CATEGORIES_PER_USER = 200;
+export { MAX_CATEGORIES_PER_USER };
 
 const CATEGORY_JSON = sql`json_build_object('id', c.id, 'user_id', c.user_id, 'name', c.name, 'color', c.color, 'created_at', ${isoTimestamp(sql`c.created_at`)})`;
 
+/** The driver's error, bare from a db.batch or as the cause of drizzle's query error. */
 function isNameTaken(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause;
-  return cause?.code === '23505' && cause.constraint === 'categories_user_name_key';
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (code !== undefined) return code === '23505' && constraint === 'categories_user_name_key';
+  }
+  return false;
 }
 
 export async function createCategory(
@@ -28,14 +33,19 @@ export async function createCategory(
   const now = deps.clock.now();
   let result;
   try {
-    result = await deps.db.execute<{ category: CategoryJson | null }>(sql`
+    // The user's row lock first, in a statement of its own, so the count below sees every
+    // category created before (src/db/sql.ts, lockUser).
+    [, result] = await deps.db.batch([
+      lockUser(deps, userId),
+      deps.db.execute<{ category: CategoryJson | null }>(sql`
       with inserted as (
         insert into categories (id, user_id, name, color, created_at)
         select ${deps.ids.uuid()}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}
          where (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER}
         returning *
       )
-      select (select ${CATEGORY_JSON} from inserted c) as category`);
+      select (select ${CATEGORY_JSON} from inserted c) as category`),
+    ]);
   } catch (error) {
     if (isNameTaken(error))
       throw new AppError('CONFLICT', `You already have a category named "${input.name}" (names ignore case).`);

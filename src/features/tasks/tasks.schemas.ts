@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
+import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 
 export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const;
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -117,7 +118,7 @@ export const TaskSchema = z
     updated_at: timestamp(),
     deleted_at: timestamp().nullable(),
     version: int32(1),
-    categories: z.array(CategoryRefSchema).max(100),
+    categories: z.array(CategoryRefSchema).max(MAX_CATEGORIES_PER_USER),
   })
   .openapi('Task');
 

@@ -1,9 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
+import { MAX_LIVE_TASKS_PER_USER } from '../../lib/limits.ts';
 import { decodeCursor, encodeCursor } from './tasks.cursor.ts';
 import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.ts';
 
@@ -15,8 +16,7 @@ import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.t
  * consumes it only if it changed something (commitChangeSeq).
  */
 
-/** A cap per user against abuse; far above what a person keeps. */
-export const MAX_LIVE_TASKS_PER_USER = 10_000;
+export { MAX_LIVE_TASKS_PER_USER };
 
 /**
  * Every visible change moves a task's version, an int4: at 2^31-1 it cannot move again and Postgres
@@ -80,7 +80,11 @@ export async function createTask(
 ): Promise<TaskJson> {
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
-  const result = await deps.db.execute<{ task: TaskJson | null }>(sql`
+  // The cap's count must see every create committed before this one: the user's row lock is taken
+  // by a statement of its own, so the count that follows (a new snapshot) comes after it.
+  const [, result] = await deps.db.batch([
+    lockUser(deps, userId),
+    deps.db.execute<{ task: TaskJson | null }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     inserted as (
       insert into tasks (id, user_id, title, description, priority, due_date, created_at, updated_at, change_seq)
@@ -90,7 +94,8 @@ export async function createTask(
       returning *
     ),
     committed as (${commitChangeSeq(userId, 'inserted')})
-    select (select ${TASK_JSON} from inserted t) as task`);
+    select (select ${TASK_JSON} from inserted t) as task`),
+  ]);
   const task = result.rows[0]?.task;
   if (!task) {
     throw new AppError(
@@ -303,15 +308,18 @@ export async function restoreTask(
   check: VersionCheck | undefined,
 ): Promise<TaskJson> {
   const now = deps.clock.now();
-  const result = await movingVersions(
-    deps.db.execute<{
-      owner: string | null;
-      current_version: number | null;
-      in_trash: boolean | null;
-      version_holds: boolean | null;
-      task: TaskJson | null;
-      current: TaskJson | null;
-    }>(sql`
+  const [, result] = await movingVersions(
+    // Restoring counts toward the cap too: the user's row lock first, as in createTask.
+    deps.db.batch([
+      lockUser(deps, userId),
+      deps.db.execute<{
+        owner: string | null;
+        current_version: number | null;
+        in_trash: boolean | null;
+        version_holds: boolean | null;
+        task: TaskJson | null;
+        current: TaskJson | null;
+      }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     owner as (select user_id from tasks where id = ${taskId}),
     target as (
@@ -333,6 +341,7 @@ export async function restoreTask(
            (select ${versionMatches(check)} from target t) as version_holds,
            (select ${TASK_JSON} from restored t) as task,
            (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`),
+    ]),
   );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
