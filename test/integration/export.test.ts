@@ -70,7 +70,7 @@ describe('GET /account/export, streamed', () => {
     expect(doc.tasks.every((t) => t.categories.length === 3)).toBe(true);
     const links = await app.sql`
       select tc.task_id, tc.category_id from task_categories tc join tasks t on t.id = tc.task_id where t.user_id = ${user.userId}`;
-    const key = (l: { task_id: unknown; category_id: unknown }) => `${String(l.task_id)}/${String(l.category_id)}`;
+    const key = (l: Record<string, unknown>) => `${String(l.task_id)}/${String(l.category_id)}`;
     expect(doc.task_categories.map(key).sort()).toEqual(links.map(key).sort());
     expect(doc.task_categories).toHaveLength(13_800);
     // Pages, not one statement: the profile and categories, 8 live pages of at most 500 (the last
