@@ -302,6 +302,8 @@ const vars: Record<string, string> = {
   UPSTASH_REDIS_REST_URL: `${standIns.upstashUrl}/ns/${database}`,
   UPSTASH_REDIS_REST_TOKEN: standIns.upstashToken,
   JWT_KEYS: jwtKeys.map((k) => `${k.kid}:${k.secret}`).join(','),
+  // Where the time goes: the full Server-Timing, which production keeps to the total.
+  SERVER_TIMING: 'full',
   // No Resend key here: emails (none on these routes) would go to the stand-ins' outbox.
   EMAIL_PROVIDER: 'outbox',
   EMAIL_OUTBOX_URL: `${standIns.neonUrl}/_control/outbox`,

@@ -34,6 +34,7 @@ export interface Bindings {
   EMAIL_FROM?: string;
   RESEND_API_KEY?: string;
   APP_URL?: string;
+  SERVER_TIMING?: string;
   METRICS?: AnalyticsEngineDataset;
 }
 
@@ -116,6 +117,11 @@ export const ConfigSchema = z
     RESEND_API_KEY: z.string().min(1).optional(),
     /** The client app that links in emails open (it then calls the API with the token). */
     APP_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:3000'),
+    /**
+     * What Server-Timing tells every client: `full` (Neon and Upstash calls and times, then the
+     * total) or `total` alone. Unset: `total` in production, `full` elsewhere.
+     */
+    SERVER_TIMING: z.enum(['full', 'total']).optional(),
   })
   .superRefine((config, ctx) => {
     if (config.EMAIL_PROVIDER === 'outbox' && !config.EMAIL_OUTBOX_URL) {

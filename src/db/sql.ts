@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from './client.ts';
 
 /** RFC 3339 in UTC with milliseconds, as the API writes every timestamp. */
 export function isoTimestamp(column: SQL): SQL {
@@ -45,4 +46,15 @@ export function nextChangeSeq(userId: string): SQL {
 export function commitChangeSeq(userId: string, written: string): SQL {
   return sql`update task_sync_state set seq = (select seq from seq)
      where user_id = ${userId} and exists (select 1 from ${sql.identifier(written)})`;
+}
+
+/**
+ * The user's row lock (their task_sync_state row, the one nextChangeSeq takes) as a statement of
+ * its own, first in a db.batch (one Neon transaction, one round trip). Under READ COMMITTED each
+ * statement reads a fresh snapshot, so a count in the next statement sees every write that held
+ * this lock before: per-user caps then hold under parallel requests. Within a single statement the
+ * count would read the snapshot taken before the lock wait and miss them.
+ */
+export function lockUser(deps: { db: Database }, userId: string) {
+  return deps.db.execute(sql`select 1 from task_sync_state where user_id = ${userId} for update`);
 }

@@ -1,4 +1,4 @@
-import { log } from './log.ts';
+import { describeError, log } from './log.ts';
 
 export interface EmailMessage {
   to: string;
@@ -51,7 +51,7 @@ export function logEmailFailure(message: EmailMessage, error: unknown, requestId
     ...(requestId ? { request_id: requestId } : {}),
     kind: message.kind,
     to: maskEmail(message.to),
-    error: error instanceof Error ? error.message : 'unknown error',
+    error: describeError(error),
   });
 }
 

@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from 'drizzle-orm';
+
 /**
  * Structured logs: one JSON object per line, which Workers Logs indexes by field. Never pass a
  * password, hash, token or SQL text here; describeError keeps error logs to name, code and message.
@@ -11,17 +13,67 @@ export function log(level: LogLevel, msg: string, fields: Record<string, unknown
 }
 
 /**
- * What an unexpected error may say in a log: its name, its database error code, and a message.
- * drizzle wraps driver errors in one whose message holds the SQL and its parameters (which can be
- * password hashes or token hashes): take the driver error's own message instead.
+ * What an error may say in a log, whatever the error (docs/decisions/0016): its class, the SQLSTATE
+ * code and constraint of a database error, the classes of its causes, and for other errors a
+ * message with quoted text and long token-like runs blanked out.
+ *
+ * Database errors never contribute a message: drizzle's DrizzleQueryError (which sets no `name`,
+ * so it is recognised by class or by its `query`/`params` members) says `Failed query: <SQL>
+ * params: <every parameter>`, and Postgres' own messages and details quote the offending values
+ * (`Key (token_hash)=(...) already exists`, `invalid input syntax for type uuid: "..."`).
  */
-export function describeError(error: unknown): { name: string; code?: string; message: string } {
+export interface LoggedError {
+  name: string;
+  code?: string;
+  constraint?: string;
+  /** Class names of the cause chain, outermost first. */
+  causes?: string[];
+  message?: string;
+}
+
+const MAX_CAUSES = 4;
+
+export function describeError(error: unknown): LoggedError {
   if (!(error instanceof Error)) return { name: typeof error, message: 'non-Error value thrown' };
-  const cause = error.cause;
-  if (error.name === 'DrizzleQueryError' && cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return { name: cause.name, ...(typeof code === 'string' ? { code } : {}), message: cause.message };
+  const chain: Error[] = [];
+  for (let e: unknown = error; e instanceof Error && chain.length <= MAX_CAUSES; e = e.cause) chain.push(e);
+  const described: LoggedError = { name: className(error) };
+  // The SQLSTATE and constraint of the innermost error that has one (drizzle's wrapper has neither).
+  for (const e of chain) {
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (described.code === undefined && typeof code === 'string' && /^[0-9A-Z_]{1,40}$/.test(code))
+      described.code = code;
+    if (described.constraint === undefined && typeof constraint === 'string' && /^[A-Za-z0-9_]{1,63}$/.test(constraint))
+      described.constraint = constraint;
   }
-  const code = (error as { code?: unknown }).code;
-  return { name: error.name, ...(typeof code === 'string' ? { code } : {}), message: error.message };
+  if (chain.length > 1) described.causes = chain.slice(1).map(className);
+  if (!chain.some(isDatabaseError)) described.message = redact(error.message);
+  return described;
+}
+
+/** The class, not `error.name`: drizzle's query error keeps the default name `Error`. */
+function className(error: Error): string {
+  if (error instanceof DrizzleQueryError) return 'DrizzleQueryError';
+  const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
+  const name = typeof ctor === 'string' && ctor !== 'Error' && ctor !== '' ? ctor : error.name;
+  return /^[A-Za-z0-9_$]{1,60}$/.test(name) ? name : 'Error';
+}
+
+function isDatabaseError(error: Error): boolean {
+  if (error instanceof DrizzleQueryError) return true;
+  if ('query' in error || 'params' in error) return true;
+  if (error.name === 'NeonDbError' || className(error) === 'NeonDbError') return true;
+  // Any error that speaks SQL or quotes parameters: no message, whatever its class.
+  return /\b(failed query|params:|select|insert into|update|delete from)\b/i.test(error.message);
+}
+
+/**
+ * Quoted text is where libraries echo input (V8's JSON.parse, Postgres, URL parsing); long runs of
+ * token characters are tokens, hashes, keys. Neither is kept; the message is cut to 200 characters.
+ */
+function redact(message: string): string {
+  return message
+    .replace(/"[^"]*"?|'[^']*'?|`[^`]*`?|«[^»]*»?/g, '"…"')
+    .replace(/[A-Za-z0-9+/=_\-.$:%~]{20,}/g, '[redacted]')
+    .slice(0, 200);
 }

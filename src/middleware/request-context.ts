@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { loadConfig, type Bindings } from '../env.ts';
 import { analyticsEngineMetrics, noMetrics } from '../lib/metrics.ts';
 import { newRequestIo, runWithIo, type RequestIo } from '../lib/io-accounting.ts';
 import { log } from '../lib/log.ts';
@@ -24,7 +25,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const requestId = c.get('requestId');
     const res = c.res;
     res.headers.set('X-Request-ID', requestId);
-    res.headers.set('Server-Timing', serverTiming(io, durationMs));
+    res.headers.set('Server-Timing', serverTiming(io, durationMs, serverTimingDetail(c.env)));
 
     const route = c.req.routePath;
     const status = res.status;
@@ -90,7 +91,20 @@ function randomHex(bytes: number): string {
   return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function serverTiming(io: RequestIo, totalMs: number): string {
+/**
+ * How many Neon and Upstash calls a request made, and how long they took, tells an attacker about
+ * the code path (a cache hit, an account that exists): production sends only the total unless
+ * SERVER_TIMING=full asks for more; development, tests and the benchmark get everything. With a
+ * broken configuration, the least.
+ */
+function serverTimingDetail(env: Bindings): 'full' | 'total' {
+  const result = loadConfig(env);
+  if (!result.ok) return 'total';
+  return result.config.SERVER_TIMING ?? (result.config.APP_ENV === 'production' ? 'total' : 'full');
+}
+
+function serverTiming(io: RequestIo, totalMs: number, detail: 'full' | 'total'): string {
+  if (detail === 'total') return `total;dur=${totalMs}`;
   return [
     `db;dur=${round(io.neon.ms)};desc="Neon x${io.neon.count}"`,
     `cache;dur=${round(io.upstash.ms)};desc="Upstash x${io.upstash.count}"`,

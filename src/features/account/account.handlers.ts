@@ -63,9 +63,11 @@ export const endSession: AppRouteHandler<typeof routes.endSession> = async (c) =
 };
 
 export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
-  const document = await account.exportAccount(c.get('deps'), currentUserId(c));
-  c.header('Content-Disposition', 'attachment; filename="edgetask-export.json"');
-  return c.json(document as never, 200);
+  const body = await account.exportAccount(c.get('deps'), currentUserId(c));
+  return c.body(body, 200, {
+    'Content-Type': 'application/json',
+    'Content-Disposition': 'attachment; filename="edgetask-export.json"',
+  }) as never;
 };
 
 export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {

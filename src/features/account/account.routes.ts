@@ -77,7 +77,8 @@ export const exportAccount = createRoute({
   method: 'get',
   path: '/api/v1/account/export',
   summary: 'Export all your data',
-  description: 'Profile, every task (deleted ones too), categories and their links, as one JSON document.',
+  description:
+    'Profile, categories (at most 200), every live task (at most 10,000), the 10,000 most recently deleted tasks (`trash_truncated` says whether older ones were left out), and the category links of those tasks, as one JSON document. The body is streamed as it is read, a page at a time, so it is not a snapshot: a change made during the export may show in one part and not in another. A body that ends before the closing brace is a failed export: ask again.',
   responses: {
     200: {
       description: 'Everything',

@@ -2,6 +2,13 @@ import { z } from '@hono/zod-openapi';
 import { EmailSchema, NewPasswordSchema, PasswordSchema, UserSchema } from '../auth/auth.schemas.ts';
 import { TaskSchema } from '../tasks/tasks.schemas.ts';
 import { text, timestamp, uuid } from '../../lib/schemas.ts';
+import {
+  MAX_CATEGORIES_PER_USER,
+  MAX_EXPORTED_LINKS,
+  MAX_EXPORTED_TASKS,
+  MAX_EXPORTED_TRASH,
+  MAX_LIVE_TASKS_PER_USER,
+} from '../../lib/limits.ts';
 
 export const ChangePasswordSchema = z
   .strictObject({ current_password: PasswordSchema, new_password: NewPasswordSchema })
@@ -42,13 +49,25 @@ const ExportTaskCategorySchema = z
   .object({ task_id: uuid(), category_id: uuid(), created_at: timestamp() })
   .openapi('ExportTaskCategory');
 
-// Deleted tasks are kept, so the task and link arrays have no upper bound (docs/decisions/0011).
+// Every array has a true bound (docs/decisions/0017): the live-task and category caps, and the
+// export's own cap on the trash.
 export const AccountExportSchema = z
   .object({
     exported_at: timestamp(),
     user: UserSchema,
-    tasks: z.array(TaskSchema).openapi({ description: 'Every task, deleted ones too' }),
-    categories: z.array(ExportCategorySchema).max(1000),
-    task_categories: z.array(ExportTaskCategorySchema),
+    categories: z.array(ExportCategorySchema).max(MAX_CATEGORIES_PER_USER),
+    tasks: z
+      .array(TaskSchema)
+      .max(MAX_EXPORTED_TASKS)
+      .openapi({
+        description: `Every live task (at most ${MAX_LIVE_TASKS_PER_USER.toLocaleString('en-US')}), oldest first, then the ${MAX_EXPORTED_TRASH.toLocaleString('en-US')} most recently deleted ones, newest deletion first`,
+      }),
+    trash_truncated: z.boolean().openapi({
+      description: `True when the trash holds more than ${MAX_EXPORTED_TRASH.toLocaleString('en-US')} tasks and the older ones were left out`,
+    }),
+    task_categories: z
+      .array(ExportTaskCategorySchema)
+      .max(MAX_EXPORTED_LINKS)
+      .openapi({ description: 'The category links of the exported tasks, in the order of the tasks' }),
   })
   .openapi('AccountExport');

@@ -1,7 +1,7 @@
 import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { refreshTokens, users } from '../../db/schema.ts';
-import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
+import { isoTimestamp } from '../../db/sql.ts';
 import type { EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
@@ -9,6 +9,7 @@ import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/pass
 import { denyUser } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
+import { exportAccountStream } from './account.export.ts';
 
 /**
  * The account lifecycle: password change and reset, the session list, export and deletion.
@@ -170,26 +171,12 @@ export async function endSession(deps: Deps, userId: string, sessionId: string):
   await denyEndedSessions(deps, [sessionId]);
 }
 
-/** Everything of the user as one document: profile, tasks (trash included), categories, links. */
-export async function exportAccount(deps: Deps, userId: string): Promise<Record<string, unknown>> {
-  const result = await deps.db.execute<{ document: Record<string, unknown> | null }>(sql`
-    select json_build_object(
-      'exported_at', ${deps.clock.now().toISOString()}::text,
-      'user', (select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name, 'is_active', u.is_active,
-                 'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
-                 'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)})
-               from users u where u.id = ${userId}),
-      'tasks', coalesce((select json_agg(${TASK_JSON} order by t.created_at, t.id) from tasks t where t.user_id = ${userId}), '[]'::json),
-      'categories', coalesce((select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color,
-                       'created_at', ${isoTimestamp(sql`c.created_at`)}) order by lower(c.name), c.id)
-                     from categories c where c.user_id = ${userId}), '[]'::json),
-      'task_categories', coalesce((select json_agg(json_build_object('task_id', tc.task_id, 'category_id', tc.category_id,
-                       'created_at', ${isoTimestamp(sql`tc.created_at`)}) order by tc.task_id, tc.category_id)
-                     from task_categories tc join tasks t on t.id = tc.task_id where t.user_id = ${userId}), '[]'::json)
-    ) as document`);
-  const document = result.rows[0]?.document;
-  if (!document || document.user === null) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
-  return document;
+/**
+ * Everything of the user as one JSON document: profile, categories, live tasks, the newest trash,
+ * links. Streamed page by page (account.export.ts), so memory stays bounded however much there is.
+ */
+export function exportAccount(deps: Deps, userId: string): Promise<ReadableStream<Uint8Array>> {
+  return exportAccountStream(deps, userId);
 }
 
 /**

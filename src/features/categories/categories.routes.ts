@@ -50,5 +50,5 @@ export const deleteCategory = createRoute({
   summary: 'Delete a category',
   description: 'Removes it from every task; the tasks stay.',
   request: { params: CategoryIdParamSchema },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 409, 429, 500) },
 });

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { text, timestamp, uuid } from '../../lib/schemas.ts';
+import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 
 export const DEFAULT_CATEGORY_COLOR = '#6B7280';
 
@@ -29,6 +30,8 @@ export const CategorySchema = z
   })
   .openapi('Category');
 
-export const CategoryListSchema = z.object({ items: z.array(CategorySchema).max(1000) }).openapi('CategoryList');
+export const CategoryListSchema = z
+  .object({ items: z.array(CategorySchema).max(MAX_CATEGORIES_PER_USER) })
+  .openapi('CategoryList');
 
 export type CategoryJson = z.infer<typeof CategorySchema>;

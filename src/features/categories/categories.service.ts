@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, isoTimestamp, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
+import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
+import { movingVersions } from '../tasks/tasks.service.ts';
 import type { CategoryJson } from './categories.schemas.ts';
 
 /**
@@ -10,13 +12,17 @@ import type { CategoryJson } from './categories.schemas.ts';
  * that also tells 404 (missing) from 403 (someone else's) for each side it touches.
  */
 
-export const MAX_CATEGORIES_PER_USER = 200;
+export { MAX_CATEGORIES_PER_USER };
 
 const CATEGORY_JSON = sql`json_build_object('id', c.id, 'user_id', c.user_id, 'name', c.name, 'color', c.color, 'created_at', ${isoTimestamp(sql`c.created_at`)})`;
 
+/** The driver's error, bare from a db.batch or as the cause of drizzle's query error. */
 function isNameTaken(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause;
-  return cause?.code === '23505' && cause.constraint === 'categories_user_name_key';
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (code !== undefined) return code === '23505' && constraint === 'categories_user_name_key';
+  }
+  return false;
 }
 
 export async function createCategory(
@@ -27,14 +33,19 @@ export async function createCategory(
   const now = deps.clock.now();
   let result;
   try {
-    result = await deps.db.execute<{ category: CategoryJson | null }>(sql`
+    // The user's row lock first, in a statement of its own, so the count below sees every
+    // category created before (src/db/sql.ts, lockUser).
+    [, result] = await deps.db.batch([
+      lockUser(deps, userId),
+      deps.db.execute<{ category: CategoryJson | null }>(sql`
       with inserted as (
         insert into categories (id, user_id, name, color, created_at)
         select ${deps.ids.uuid()}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}
          where (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER}
         returning *
       )
-      select (select ${CATEGORY_JSON} from inserted c) as category`);
+      select (select ${CATEGORY_JSON} from inserted c) as category`),
+    ]);
   } catch (error) {
     if (isNameTaken(error))
       throw new AppError('CONFLICT', `You already have a category named "${input.name}" (names ignore case).`);
@@ -63,7 +74,8 @@ export async function listCategories(deps: Deps, userId: string): Promise<Catego
  */
 export async function deleteCategory(deps: Deps, userId: string, categoryId: string): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{ owner: string | null; deleted: number }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{ owner: string | null; deleted: number }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     target as (select user_id from categories where id = ${categoryId}),
     links as (
@@ -83,7 +95,8 @@ export async function deleteCategory(deps: Deps, userId: string, categoryId: str
       delete from categories where id = ${categoryId} and user_id = ${userId} and (select seq from seq) > 0 returning id
     ),
     committed as (${commitChangeSeq(userId, 'deleted')})
-    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`);
+    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`),
+  );
   const row = result.rows[0];
   if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
   if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
@@ -116,7 +129,8 @@ export async function assignCategory(
   categoryId: string,
 ): Promise<TaskJson> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<LinkOutcome>(sql`
+  const result = await movingVersions(
+    deps.db.execute<LinkOutcome>(sql`
     with seq as (${nextChangeSeq(userId)}),
     task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id, name, color from categories where id = ${categoryId}),
@@ -138,7 +152,8 @@ export async function assignCategory(
            (select user_id from category) as category_owner,
            (select count(*) from linked)::int as changed,
            (select ${TASK_JSON} from bumped t) as task,
-           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`);
+           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`),
+  );
   const row = result.rows[0];
   checkBothSides(row, userId);
   if (row?.changed !== 1 || !row.task || !row.category) {
@@ -153,7 +168,8 @@ export async function assignCategory(
 
 export async function removeCategory(deps: Deps, userId: string, taskId: string, categoryId: string): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<LinkOutcome>(sql`
+  const result = await movingVersions(
+    deps.db.execute<LinkOutcome>(sql`
     with seq as (${nextChangeSeq(userId)}),
     task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id from categories where id = ${categoryId}),
@@ -178,7 +194,8 @@ export async function removeCategory(deps: Deps, userId: string, taskId: string,
     select (select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from unlinked)::int as changed,
-           null::json as task, null::json as category`);
+           null::json as task, null::json as category`),
+  );
   const row = result.rows[0];
   checkBothSides(row, userId);
   if (row?.changed !== 1) throw new AppError('NOT_FOUND', 'This category is not assigned to this task.');

@@ -149,7 +149,7 @@ export const deleteTask = createRoute({
   description:
     'The task moves to the trash (see /api/v1/tasks/trash). With If-Match, only if it is still that version.',
   request: { params: TaskIdParamSchema, headers: conditionalWrite },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 412, 429, 500) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 409, 412, 429, 500) },
 });
 
 export const restoreTask = createRoute({
@@ -197,5 +197,5 @@ export const removeCategory = createRoute({
   summary: 'Remove a category from a task',
   description: 'The task gets a new version.',
   request: { params: TaskCategoryParamSchema },
-  responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+  responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404, 409, 429, 500) },
 });

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
+import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 
 export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const;
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -72,7 +73,7 @@ export const ListTasksQuerySchema = z
       }),
     q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
       description:
-        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing.',
+        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing. A query too complex for Postgres to parse (a run of 33 or more `-`, each a NOT) is 400 naming `q`.',
       example: 'quarterly report',
     }),
     status: z.enum(TASK_STATUSES).optional(),
@@ -117,7 +118,7 @@ export const TaskSchema = z
     updated_at: timestamp(),
     deleted_at: timestamp().nullable(),
     version: int32(1),
-    categories: z.array(CategoryRefSchema).max(100),
+    categories: z.array(CategoryRefSchema).max(MAX_CATEGORIES_PER_USER),
   })
   .openapi('Task');
 

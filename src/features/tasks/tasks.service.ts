@@ -1,8 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
+import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
+import { MAX_LIVE_TASKS_PER_USER } from '../../lib/limits.ts';
 import { decodeCursor, encodeCursor } from './tasks.cursor.ts';
 import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.ts';
 
@@ -14,8 +16,30 @@ import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.t
  * consumes it only if it changed something (commitChangeSeq).
  */
 
-/** A cap per user against abuse; far above what a person keeps. */
-export const MAX_LIVE_TASKS_PER_USER = 10_000;
+export { MAX_LIVE_TASKS_PER_USER };
+
+/**
+ * Every visible change moves a task's version, an int4: at 2^31-1 it cannot move again and Postgres
+ * raises 22003. That takes two billion writes (decades at the per-user rate limit), so the task
+ * simply refuses further changes with a clear 409 rather than widening the column and every ETag.
+ */
+export const MAX_TASK_VERSION = 2_147_483_647;
+
+/** Runs a statement that moves task versions, answering 409 instead of 500 at the highest one. */
+export async function movingVersions<T>(statement: PromiseLike<T>): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    if (sqlState(error) === '22003') {
+      throw new AppError(
+        'CONFLICT',
+        `The task is at the highest version (${MAX_TASK_VERSION}) and cannot change any more. Create a new task instead.`,
+        { extensions: { current_version: MAX_TASK_VERSION } },
+      );
+    }
+    throw error;
+  }
+}
 
 type Owned = {
   owner: string | null;
@@ -56,7 +80,11 @@ export async function createTask(
 ): Promise<TaskJson> {
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
-  const result = await deps.db.execute<{ task: TaskJson | null }>(sql`
+  // The cap's count must see every create committed before this one: the user's row lock is taken
+  // by a statement of its own, so the count that follows (a new snapshot) comes after it.
+  const [, result] = await deps.db.batch([
+    lockUser(deps, userId),
+    deps.db.execute<{ task: TaskJson | null }>(sql`
     with seq as (${nextChangeSeq(userId)}),
     inserted as (
       insert into tasks (id, user_id, title, description, priority, due_date, created_at, updated_at, change_seq)
@@ -66,7 +94,8 @@ export async function createTask(
       returning *
     ),
     committed as (${commitChangeSeq(userId, 'inserted')})
-    select (select ${TASK_JSON} from inserted t) as task`);
+    select (select ${TASK_JSON} from inserted t) as task`),
+  ]);
   const task = result.rows[0]?.task;
   if (!task) {
     throw new AppError(
@@ -88,6 +117,21 @@ export async function getTask(deps: Deps, userId: string, taskId: string): Promi
   return row.task;
 }
 
+function tooComplex(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code?.startsWith('54')) return true;
+  const cause = error instanceof Error ? error.cause : undefined;
+  return code === 'XX000' && cause instanceof Error && /tsquery/.test(cause.message);
+}
+
+function searchTooComplex(): AppError {
+  return new AppError('VALIDATION_FAILED', 'One or more fields are invalid.', {
+    errors: [
+      { pointer: '/query/q', message: 'Too complex to search: use fewer operators (such as a run of -) in a row' },
+    ],
+  });
+}
+
 export interface TaskPage {
   items: TaskJson[];
   total: number;
@@ -104,9 +148,16 @@ export async function listTasks(deps: Deps, userId: string, query: ListTasksQuer
   const sort = query.sort ?? (query.q !== undefined ? RELEVANCE : '-created_at');
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, query.q);
   const page = after ? null : (query.page ?? 1);
-  const result = await deps.db.execute<TaskListRow<TaskJson>>(
-    taskListStatement(userId, { ...query, sort, page, after }),
-  );
+  let result;
+  try {
+    result = await deps.db.execute<TaskListRow<TaskJson>>(taskListStatement(userId, { ...query, sort, page, after }));
+  } catch (error) {
+    // websearch_to_tsquery refuses a query that nests too deep, such as a run of 33 or more `-`
+    // (each one a NOT): "tsquery is too complex" (54000) or, from the parser's operator stack,
+    // "tsquery stack too small" (XX000, an elog). Only `q` reaches the parser.
+    if (query.q !== undefined && tooComplex(error)) throw searchTooComplex();
+    throw error;
+  }
   const row = result.rows[0];
   const last = row?.last;
   return {
@@ -177,17 +228,20 @@ export async function updateTask(
   if (changes.priority !== undefined) sets.push(sql`priority = ${changes.priority}::task_priority`);
   if (changes.status !== undefined) sets.push(sql`status = ${changes.status}::task_status`);
 
-  const result = await deps.db.execute<{
-    owner: string | null;
-    current_version: number | null;
-    task: TaskJson | null;
-  }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{
+      owner: string | null;
+      current_version: number | null;
+      task: TaskJson | null;
+    }>(sql`
     with seq as (${nextChangeSeq(userId)}),
-    -- FOR UPDATE: after waiting on a concurrent writer, this reads the version it committed, so a
-    -- 409 reports the version that is current now, not the one this statement's snapshot saw.
+    -- Whose task it is, read without a lock: another user's row is never locked by this caller.
+    owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
+    -- FOR UPDATE, on the caller's own row only: after waiting on a concurrent writer, this reads the
+    -- version it committed, so a 409 reports the version that is current now.
     target as (
-      select user_id, version from tasks
-       where id = ${taskId} and deleted_at is null and (select seq from seq) > 0
+      select version from tasks
+       where id = ${taskId} and user_id = ${userId} and deleted_at is null and (select seq from seq) > 0
       for update
     ),
     updated as (
@@ -197,9 +251,10 @@ export async function updateTask(
       returning t.*
     ),
     committed as (${commitChangeSeq(userId, 'updated')})
-    select (select user_id from target) as owner,
+    select (select user_id from owner) as owner,
            (select version from target) as current_version,
-           (select ${TASK_JSON} from updated t) as task`);
+           (select ${TASK_JSON} from updated t) as task`),
+  );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   // The version moved on (or the task was deleted meanwhile): say which version is current.
@@ -215,11 +270,13 @@ export async function deleteTask(
   check: VersionCheck | undefined,
 ): Promise<void> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
+  const result = await movingVersions(
+    deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
     with seq as (${nextChangeSeq(userId)}),
+    owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     target as (
-      select user_id, version from tasks
-       where id = ${taskId} and deleted_at is null and (select seq from seq) > 0
+      select version from tasks
+       where id = ${taskId} and user_id = ${userId} and deleted_at is null and (select seq from seq) > 0
       for update
     ),
     deleted as (
@@ -229,8 +286,9 @@ export async function deleteTask(
       returning t.id
     ),
     committed as (${commitChangeSeq(userId, 'deleted')})
-    select (select user_id from target) as owner, (select version from target) as current_version,
-           (select count(*) from deleted)::int as deleted`);
+    select (select user_id from owner) as owner, (select version from target) as current_version,
+           (select count(*) from deleted)::int as deleted`),
+  );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   if (row?.deleted === 1) return;
@@ -250,18 +308,23 @@ export async function restoreTask(
   check: VersionCheck | undefined,
 ): Promise<TaskJson> {
   const now = deps.clock.now();
-  const result = await deps.db.execute<{
-    owner: string | null;
-    current_version: number | null;
-    in_trash: boolean | null;
-    version_holds: boolean | null;
-    task: TaskJson | null;
-    current: TaskJson | null;
-  }>(sql`
+  const [, result] = await movingVersions(
+    // Restoring counts toward the cap too: the user's row lock first, as in createTask.
+    deps.db.batch([
+      lockUser(deps, userId),
+      deps.db.execute<{
+        owner: string | null;
+        current_version: number | null;
+        in_trash: boolean | null;
+        version_holds: boolean | null;
+        task: TaskJson | null;
+        current: TaskJson | null;
+      }>(sql`
     with seq as (${nextChangeSeq(userId)}),
+    owner as (select user_id from tasks where id = ${taskId}),
     target as (
-      select user_id, version, deleted_at is not null as in_trash from tasks
-       where id = ${taskId} and (select seq from seq) > 0
+      select version, deleted_at is not null as in_trash from tasks
+       where id = ${taskId} and user_id = ${userId} and (select seq from seq) > 0
       for update
     ),
     restored as (
@@ -272,12 +335,14 @@ export async function restoreTask(
       returning t.*
     ),
     committed as (${commitChangeSeq(userId, 'restored')})
-    select (select user_id from target) as owner,
+    select (select user_id from owner) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
            (select ${versionMatches(check)} from target t) as version_holds,
            (select ${TASK_JSON} from restored t) as task,
-           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`);
+           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`),
+    ]),
+  );
   const row = result.rows[0];
   checkOwner(row?.owner ?? null, userId);
   if (row?.task) return row.task;

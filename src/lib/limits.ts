@@ -1,0 +1,12 @@
+/**
+ * Per-account caps against abuse, far above what a person keeps (docs/decisions/0017). The schemas
+ * state them as maxItems, the services enforce them under the user's row lock.
+ */
+export const MAX_LIVE_TASKS_PER_USER = 10_000;
+export const MAX_CATEGORIES_PER_USER = 200;
+
+/** The account export holds every live task and the most recently deleted ones up to this many. */
+export const MAX_EXPORTED_TRASH = 10_000;
+export const MAX_EXPORTED_TASKS = MAX_LIVE_TASKS_PER_USER + MAX_EXPORTED_TRASH;
+/** Each exported task links to at most every category of the user. */
+export const MAX_EXPORTED_LINKS = MAX_EXPORTED_TASKS * MAX_CATEGORIES_PER_USER;
