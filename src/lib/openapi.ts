@@ -178,7 +178,8 @@ export const HEADERS = {
     schema: { type: 'string', enum: ['hit', 'miss'] },
   },
   ETag: {
-    description: 'The entity tag of this representation: `"<task id>.<version>"` for a task, a digest for a list.',
+    description:
+      'The entity tag of this representation: `"<id>.<version>"` for a task or a category, a digest for a list.',
     required: true,
     schema: { type: 'string', maxLength: 100 },
   },
