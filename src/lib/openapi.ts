@@ -141,7 +141,8 @@ export const HEADERS = {
     schema: { type: 'string', minLength: 1, maxLength: 128 },
   },
   'Access-Control-Allow-Origin': {
-    description: 'Only when the request comes from an origin on the CORS_ORIGINS allowlist: that origin, echoed.',
+    description:
+      'Only when the request comes from an origin on the CORS_ORIGINS allowlist (in development also any http://localhost, 127.0.0.1 or [::1] origin): that origin, echoed.',
     schema: { type: 'string', maxLength: 2048 },
   },
   'Cache-Control': {
