@@ -17,7 +17,7 @@ import {
 } from 'drizzle-orm/pg-core';
 
 /**
- * The data model of shared/reference/api.md. Ids are UUIDv7 made by the Worker (time-ordered, so
+ * The data model of docs/data-model.md. Ids are UUIDv7 made by the Worker (time-ordered, so
  * new rows land at the right edge of the primary-key index); the database default is only for
  * hand-written SQL. Every timestamp is timestamptz and every user-owned row goes when its user does.
  */
