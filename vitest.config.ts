@@ -19,7 +19,7 @@ export default defineConfig({
         // The stand-ins themselves, driven from Node with the real client libraries.
         test: {
           name: 'stand-ins',
-          include: ['test/stand-ins/**/*.test.ts'],
+          include: ['test/stand-ins/**/*.test.ts', 'test/dev/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 120_000,

@@ -6,14 +6,18 @@
  *    missing is provided locally: the stand-ins, on the embedded backend by default (PGlite kept
  *    under .data/ between runs, in-memory Redis), on free ports; a JWT key kept in .data/.
  * 2. Migrations are applied (safe to rerun).
- * 3. `wrangler dev` serves the Worker; Ctrl-C stops it and the stand-ins.
+ * 3. `wrangler dev` serves the Worker; Ctrl-C stops it and the stand-ins. Its output is shown with
+ *    one readable line per request (dev/console.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
+import { parseEnv } from 'node:util';
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { applyMigrations } from '../drizzle/migrator.ts';
+import { consoleLine, readyUrl } from './console.ts';
 import { StandInError } from './stand-ins/real-servers.ts';
 import { startStandIns, type BackendKind, type StandIns } from './stand-ins/server.ts';
 
@@ -28,16 +32,16 @@ const fail = (line: string): never => {
 const port = Number(process.env.PORT ?? 8787);
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a port number, got "${process.env.PORT}"`);
 
-/** .dev.vars is wrangler's own file for local secrets: read it so the user's values win. */
+/**
+ * .dev.vars is wrangler's own file for local secrets, in dotenv syntax: read it so the user's
+ * values win. Node's own dotenv parser reads it (quotes, comments, `export`), as wrangler does.
+ */
 function readDevVars(): Record<string, string> {
   const file = path.join(root, '.dev.vars');
   if (!fs.existsSync(file)) return {};
-  const vars: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, '$1');
-  }
-  return vars;
+  return Object.fromEntries(
+    Object.entries(parseEnv(fs.readFileSync(file, 'utf8'))).filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
 }
 
 function devSecret(name: string): string {
@@ -91,8 +95,7 @@ async function stop(code: number): Promise<never> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-// Email links point at a local client app unless APP_URL says otherwise.
-const vars: Record<string, string> = { APP_ENV: 'development', APP_URL: 'http://localhost:3000', ...given };
+const vars: Record<string, string> = { APP_ENV: 'development', ...given };
 try {
   if (needNeon || needUpstash) {
     const backend = (process.env.STANDINS_BACKEND ?? 'embedded') as BackendKind;
@@ -105,6 +108,7 @@ try {
       dataDir,
       cacheDir: path.join(root, 'node_modules/.cache/edgetask'),
       upstashToken: devSecret('UPSTASH_TOKEN'),
+      apiUrl: `http://127.0.0.1:${port}`,
     });
     say(`stand-ins ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${standIns.description}`);
     if (needNeon) {
@@ -115,6 +119,9 @@ try {
       vars.EMAIL_PROVIDER = 'outbox';
       vars.EMAIL_OUTBOX_URL = `${standIns.neonUrl}/_control/outbox`;
     }
+    // No client app runs locally: email links open the stand-ins' page that shows the token and
+    // sends the request (dev/stand-ins/dev-links.ts), unless APP_URL names a local app.
+    vars.APP_URL ??= `${standIns.neonUrl}/_dev`;
     if (needUpstash) {
       vars.UPSTASH_REDIS_REST_URL = standIns.upstashUrl;
       vars.UPSTASH_REDIS_REST_TOKEN = standIns.upstashToken;
@@ -162,7 +169,9 @@ const wrangler = spawn(
   ],
   {
     cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // Piped: the launcher shows one readable line per request (dev/console.ts) and learns from
+    // wrangler's "Ready on" line that the API is up, without polling it.
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   },
 );
@@ -175,19 +184,32 @@ wrangler.on('exit', (code) => {
 });
 
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 600 && !stopping; i++) {
-  try {
-    const res = await fetch(`${base}/health`);
-    if (res.ok) {
-      say(`edgetask API  ${base}`);
-      say(`API docs      ${base}/docs`);
-      say(`OpenAPI       ${base}/openapi.json`);
-      if (vars.EMAIL_OUTBOX_URL) say(`Emails        ${vars.EMAIL_OUTBOX_URL} (verification links land here)`);
-      say('Ctrl-C stops everything.');
-      break;
-    }
-  } catch {
-    // not up yet
-  }
-  await new Promise((r) => setTimeout(r, 200));
+let announced = false;
+function announce(): void {
+  if (announced) return;
+  announced = true;
+  // For shells in other terminals (the README's first session): `. .data/dev-urls.env`.
+  fs.writeFileSync(
+    path.join(dataDir, 'dev-urls.env'),
+    `API=${base}\n${vars.EMAIL_OUTBOX_URL ? `OUTBOX=${vars.EMAIL_OUTBOX_URL}\n` : ''}`,
+  );
+  say(`edgetask API  ${base}`);
+  say(`API docs      ${base}/docs`);
+  say(`OpenAPI       ${base}/openapi.json`);
+  if (vars.EMAIL_OUTBOX_URL) say(`Emails        ${vars.EMAIL_OUTBOX_URL} (verification links land here)`);
+  say(
+    `Browsers      web apps on http://localhost:<any port> or 127.0.0.1 may call the API (development); ` +
+      `for other origins set CORS_ORIGINS in .dev.vars`,
+  );
+  say('Ctrl-C stops everything.');
+}
+for (const [from, to] of [
+  [wrangler.stdout, process.stdout],
+  [wrangler.stderr, process.stderr],
+] as const) {
+  readline.createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => {
+    const shown = consoleLine(line);
+    if (shown !== null) to.write(`${shown}\n`);
+    if (readyUrl(line)) announce();
+  });
 }

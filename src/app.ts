@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
-import type { Context } from 'hono';
 import { except } from 'hono/combine';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import { VERSION as version } from './version.ts';
 import type { AppEnv } from './app-env.ts';
@@ -47,6 +47,20 @@ export function createApp(options: AppOptions = {}) {
   app.use(except('/docs', apiSecureHeaders));
   app.use('/docs', docsSecureHeaders);
   app.use(corsAllowlist());
+  // A known path with another method: 405 with Allow (hono's middleware finds the methods; the
+  // answer is our problem document). OPTIONS is always allowed: the CORS middleware answers it.
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        const allow = [...methods, 'OPTIONS'].join(', ');
+        const error = new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}.`, {
+          headers: { Allow: allow },
+        });
+        return handleError(error, c);
+      },
+    }),
+  );
   app.use('/api/*', noStore, requireJsonBody, bodyLimit(MAX_BODY_BYTES), withDeps(options.deps));
   app.use('/api/v1/auth/*', bodyLimit(MAX_AUTH_BODY_BYTES));
   app.use('/api/v1/account', bodyLimit(MAX_AUTH_BODY_BYTES));
@@ -68,7 +82,7 @@ export function createApp(options: AppOptions = {}) {
   app.get('/openapi.json', (c) => c.json(openApiDocument(app, new URL(c.req.url).origin, c.env.APP_ENV)));
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edgetask API reference' }));
 
-  app.notFound(notFoundOrMethodNotAllowed(app));
+  app.notFound((c) => handleError(new AppError('NOT_FOUND', `There is nothing at ${c.req.path}.`), c));
   app.onError(handleError);
   return app;
 }
@@ -118,31 +132,5 @@ function documentConfig(origin: string, appEnv = 'production'): Parameters<App['
       { name: 'Categories', description: 'Your categories and their links to tasks' },
       { name: 'Health', description: 'Liveness and readiness probes' },
     ],
-  };
-}
-
-/**
- * Hono answers 404 for a known path with an unknown method; HTTP says 405 with an Allow header.
- * The routes are compiled once, on the first miss. Paths compare exactly, as the router does: with
- * a trailing slash added, a path is another one, and unknown (404).
- */
-function notFoundOrMethodNotAllowed(app: OpenAPIHono<AppEnv>) {
-  let routes: { method: string; pattern: RegExp }[] | undefined;
-  return (c: Context<AppEnv>) => {
-    routes ??= app.routes
-      .filter((r) => r.method !== 'ALL')
-      .map((r) => ({
-        method: r.method,
-        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}$`),
-      }));
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
-    if (allowed.length > 0) {
-      if (allowed.includes('GET')) allowed.push('HEAD');
-      const allow = [...allowed, 'OPTIONS'].join(', ');
-      throw new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}.`, {
-        headers: { Allow: allow },
-      });
-    }
-    throw new AppError('NOT_FOUND', `There is nothing at ${c.req.path}.`);
   };
 }

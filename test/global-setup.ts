@@ -2,6 +2,7 @@ import { neon, neonConfig } from '@neondatabase/serverless';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../drizzle/migrator.ts';
 import { startStandIns, type BackendKind } from '../dev/stand-ins/server.ts';
+import { BASE } from './helpers/constants.ts';
 import { startValidationServer } from './validation/server.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -20,6 +21,8 @@ export default async function setup(project: TestProject) {
     cacheDir: path.resolve('node_modules/.cache/edgetask'),
     upstashToken: `test-${randomBytes(8).toString('hex')}`,
     dropCreatedDatabases: true,
+    // The pages of development email links name the API the tests call (test/integration/local-development.test.ts).
+    apiUrl: BASE,
   });
   if (env.STANDINS_REQUIRE_REAL === '1' && standIns.backend !== 'real') {
     await standIns.close();

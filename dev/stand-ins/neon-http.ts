@@ -3,7 +3,7 @@ import { DATABASE_NAME, type SqlBackend } from './sql-backend.ts';
 
 /**
  * Neon's SQL-over-HTTP protocol (`POST /sql`), as @neondatabase/serverless speaks it.
- * See shared/reference/local-services.md for the measured facts this follows.
+ * See docs/local-services.md for the measured facts this follows.
  */
 
 export interface HttpAnswer {

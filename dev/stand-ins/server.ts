@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
+import { devLinkPage, isDevLink } from './dev-links.ts';
 import { handleNeonSql, databaseOf, type HttpAnswer } from './neon-http.ts';
 import type { RedisBackend } from './redis-backend.ts';
 import { createRealRedis } from './redis-real.ts';
@@ -38,6 +39,8 @@ export interface StandInsOptions {
   latencyMs?: { neon?: number; upstash?: number };
   /** Tests: drop the databases this process created when it stops. */
   dropCreatedDatabases?: boolean;
+  /** The API the pages of development email links (`/_dev/...`) send their request to. */
+  apiUrl?: string;
 }
 
 export interface StandIns {
@@ -175,6 +178,12 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
       body = await readBody(req, 64 * 1024 * 1024);
     } catch {
       return send(res, { status: 413, body: { error: 'request body too large' } });
+    }
+    if (isDevLink(url.pathname) && req.method === 'GET') {
+      const page = devLinkPage(url, options.apiUrl ?? 'http://127.0.0.1:8787');
+      res.writeHead(page.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(page.html);
+      return;
     }
     if (url.pathname.startsWith('/_control/')) {
       const answer = await controlRoute(req.method ?? 'GET', url, body).catch((error: unknown): HttpAnswer => ({

@@ -5,7 +5,7 @@ import type { HttpAnswer } from './neon-http.ts';
 /**
  * Upstash's Redis REST protocol as @upstash/redis and @upstash/ratelimit speak it:
  * `POST /` (one command), `POST /pipeline`, `POST /multi-exec`, and the path form
- * (`GET /get/key`). See shared/reference/local-services.md.
+ * (`GET /get/key`). See docs/local-services.md.
  */
 
 export type UpstashRoute =

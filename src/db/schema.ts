@@ -17,7 +17,7 @@ import {
 } from 'drizzle-orm/pg-core';
 
 /**
- * The data model of shared/reference/api.md. Ids are UUIDv7 made by the Worker (time-ordered, so
+ * The data model of docs/data-model.md. Ids are UUIDv7 made by the Worker (time-ordered, so
  * new rows land at the right edge of the primary-key index); the database default is only for
  * hand-written SQL. Every timestamp is timestamptz and every user-owned row goes when its user does.
  */
@@ -183,12 +183,16 @@ export const categories = pgTable(
     name: text().notNull(),
     color: text().notNull().default('#6B7280'),
     ...timestamps,
+    /** Renames and recolours: optimistic locking as for tasks (ETag "<id>.<version>", If-Match). */
+    updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    version: integer().notNull().default(1),
   },
   (t) => [
     // Unique per user, case-insensitively: "Work" and "work" are the same category.
     uniqueIndex('categories_user_name_key').on(t.userId, sql`lower(${t.name})`),
     check('categories_name_length', sql`char_length(${t.name}) between 3 and 50`),
     check('categories_color_hex', sql`${t.color} ~ '^#[0-9A-Fa-f]{6}$'`),
+    check('categories_version_positive', sql`${t.version} >= 1`),
   ],
 );
 

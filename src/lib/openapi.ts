@@ -141,7 +141,8 @@ export const HEADERS = {
     schema: { type: 'string', minLength: 1, maxLength: 128 },
   },
   'Access-Control-Allow-Origin': {
-    description: 'Only when the request comes from an origin on the CORS_ORIGINS allowlist: that origin, echoed.',
+    description:
+      'Only when the request comes from an origin on the CORS_ORIGINS allowlist (in development also any http://localhost, 127.0.0.1 or [::1] origin): that origin, echoed.',
     schema: { type: 'string', maxLength: 2048 },
   },
   'Cache-Control': {
@@ -178,7 +179,8 @@ export const HEADERS = {
     schema: { type: 'string', enum: ['hit', 'miss'] },
   },
   ETag: {
-    description: 'The entity tag of this representation: `"<task id>.<version>"` for a task, a digest for a list.',
+    description:
+      'The entity tag of this representation: `"<id>.<version>"` for a task or a category, a digest for a list.',
     required: true,
     schema: { type: 'string', maxLength: 100 },
   },

@@ -39,8 +39,9 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const result = loadConfig(c.env);
     const allowed = result.ok ? result.config.CORS_ORIGINS : [];
+    const development = result.ok && result.config.APP_ENV === 'development';
     const handler = cors({
-      origin: (origin) => (allowed.includes(origin) ? origin : null),
+      origin: (origin) => (allowed.includes(origin) || (development && isLoopbackOrigin(origin)) ? origin : null),
       allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: [
         'Authorization',
@@ -65,6 +66,19 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
     });
     return handler(c, next);
   };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * A web app on this machine (http://localhost:5173, http://127.0.0.1:3000, any port): allowed in
+ * development without listing it in CORS_ORIGINS, so a local front end can call `npm run dev`.
+ * Production only ever allows the explicit list.
+ */
+function isLoopbackOrigin(origin: string): boolean {
+  if (!URL.canParse(origin)) return false;
+  const url = new URL(origin);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /** Authenticated and API answers are per user: no shared cache may keep them. */

@@ -241,3 +241,15 @@ describe('the database away', () => {
     },
   );
 });
+
+describe('405 from hono’s method-not-allowed middleware', () => {
+  it('lists every method of the path, HEAD with GET, and OPTIONS, in a problem document', async () => {
+    const app = await setupTestApp();
+    const res = await app.request(`/api/v1/categories/${crypto.randomUUID()}`, { method: 'PUT' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH']);
+    expect((await problem(res)).code).toBe('METHOD_NOT_ALLOWED');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+});

@@ -59,7 +59,7 @@ import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
 /** Routes that end the caller's session or account when they succeed: they run as a disposable user. */
 const ENDS_THE_CALLER = /\/logout-all$|\/sessions\/\{session_id\}$|\/change-password$|\/account$/;
 
-/** Body limits of the contract (shared/reference/security.md): 4 KiB on auth routes, else 16 KiB. */
+/** Body limits of the contract (src/app.ts): 4 KiB on auth routes, else 16 KiB. */
 function bodyLimitOf(path: string): number {
   return path.startsWith('/api/v1/auth/') || path === '/api/v1/account' ? 4 * 1024 : 16 * 1024;
 }

@@ -22,6 +22,8 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   const { user, tokens, email } = await registerUser(deps, c.req.valid('json'), clientInfo(c));
   afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
   c.header('Cache-Control', 'no-store');
+  // The user resource is read with the returned token at /auth/me (there is no /users/{id} route).
+  c.header('Location', '/api/v1/auth/me');
   return c.json({ ...tokens, user }, 201);
 };
 

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
+import { errorResponses, headerRef, json, jsonBody } from '../../lib/openapi.ts';
 import { requireAuth } from '../../middleware/auth.ts';
 import { rateLimitByIp, rateLimitByUser } from '../../middleware/rate-limit.ts';
 import {
@@ -29,6 +29,7 @@ export const register = createRoute({
   responses: {
     201: {
       description: 'Account created',
+      headers: { Location: headerRef('Location') },
       content: json(AuthResponseSchema),
     },
     ...errorResponses(400, 409, 413, 415, 429, 500, 503),

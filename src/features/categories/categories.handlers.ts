@@ -1,15 +1,42 @@
+import { AppError } from '../../lib/errors.ts';
+import { noneMatch, taskEtag as categoryEtag } from '../../lib/etag.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { currentUserId } from '../../middleware/auth.ts';
+import { versionCheck } from '../tasks/tasks.handlers.ts';
 import type * as routes from './categories.routes.ts';
 import * as categories from './categories.service.ts';
 
 export const createCategory: AppRouteHandler<typeof routes.createCategory> = async (c) => {
   const category = await categories.createCategory(c.get('deps'), currentUserId(c), c.req.valid('json'));
+  c.header('Location', `/api/v1/categories/${category.id}`);
+  c.header('ETag', categoryEtag(category));
   return c.json(category, 201);
 };
 
 export const listCategories: AppRouteHandler<typeof routes.listCategories> = async (c) =>
   c.json({ items: await categories.listCategories(c.get('deps'), currentUserId(c)) }, 200);
+
+export const getCategory: AppRouteHandler<typeof routes.getCategory> = async (c) => {
+  const category = await categories.getCategory(c.get('deps'), currentUserId(c), c.req.valid('param').cat_id);
+  const etag = categoryEtag(category);
+  c.header('ETag', etag);
+  if (!noneMatch(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
+  return c.json(category, 200);
+};
+
+export const updateCategory: AppRouteHandler<typeof routes.updateCategory> = async (c) => {
+  const categoryId = c.req.valid('param').cat_id;
+  const { version, ...changes } = c.req.valid('json');
+  const check = versionCheck(c, categoryId, version);
+  if (!check) {
+    throw new AppError('VALIDATION_FAILED', 'Say which version you are changing.', {
+      errors: [{ pointer: '/body/version', message: 'Required unless an If-Match header is sent' }],
+    });
+  }
+  const category = await categories.updateCategory(c.get('deps'), currentUserId(c), categoryId, changes, check);
+  c.header('ETag', categoryEtag(category));
+  return c.json(category, 200);
+};
 
 export const deleteCategory: AppRouteHandler<typeof routes.deleteCategory> = async (c) => {
   await categories.deleteCategory(c.get('deps'), currentUserId(c), c.req.valid('param').cat_id);

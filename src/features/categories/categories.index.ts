@@ -7,4 +7,6 @@ import * as routes from './categories.routes.ts';
 export const categoriesRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(routes.createCategory, handlers.createCategory)
   .openapi(routes.listCategories, handlers.listCategories)
+  .openapi(routes.getCategory, handlers.getCategory)
+  .openapi(routes.updateCategory, handlers.updateCategory)
   .openapi(routes.deleteCategory, handlers.deleteCategory);

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { text, timestamp, uuid } from '../../lib/schemas.ts';
+import { int32, text, timestamp, uuid } from '../../lib/schemas.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 
 export const DEFAULT_CATEGORY_COLOR = '#6B7280';
@@ -27,8 +27,43 @@ export const CategorySchema = z
     name: z.string().max(50),
     color: z.string().max(7),
     created_at: timestamp(),
+    updated_at: timestamp().openapi({
+      description: 'When it was last renamed or recoloured (its creation time until then)',
+      examples: ['2026-11-27T12:00:00.000Z'],
+    }),
+    version: int32(1).openapi({
+      description:
+        'Starts at 1 and increments on every rename or recolour; send it back (or the ETag in If-Match) to change the category',
+      examples: [1],
+    }),
   })
   .openapi('Category');
+
+/** A rename or recolour: the same rules as creation, with the version the client read. */
+export const UpdateCategorySchema = z
+  .strictObject({
+    name: text(3, 50)
+      .optional()
+      .openapi({
+        description: 'The new name: 3-50 characters, unique per user ignoring case (409 when taken)',
+        examples: ['Home'],
+      }),
+    color: z
+      .string()
+      .regex(/^#[0-9A-Fa-f]{6}$/, { message: 'Must be a colour like #1A2B3C' })
+      .optional()
+      .openapi({ description: 'The new colour, #RRGGBB (stored upper case)', maxLength: 7, examples: ['#16A34A'] }),
+    version: int32(1)
+      .optional()
+      .openapi({
+        description: 'The version you read; 409 if it changed since. Required unless an If-Match header is sent.',
+        examples: [1],
+      }),
+  })
+  .refine((body) => body.name !== undefined || body.color !== undefined, {
+    message: 'Nothing to change: send name, color or both',
+  })
+  .openapi('UpdateCategoryRequest', { description: 'Rename and/or recolour one category' });
 
 export const CategoryListSchema = z
   .object({ items: z.array(CategorySchema).max(MAX_CATEGORIES_PER_USER) })

@@ -1,10 +1,10 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
-import { movingVersions } from '../tasks/tasks.service.ts';
+import { movingVersions, type VersionCheck } from '../tasks/tasks.service.ts';
 import type { CategoryJson } from './categories.schemas.ts';
 
 /**
@@ -14,7 +14,7 @@ import type { CategoryJson } from './categories.schemas.ts';
 
 export { MAX_CATEGORIES_PER_USER };
 
-const CATEGORY_JSON = sql`json_build_object('id', c.id, 'user_id', c.user_id, 'name', c.name, 'color', c.color, 'created_at', ${isoTimestamp(sql`c.created_at`)})`;
+const CATEGORY_JSON = sql`json_build_object('id', c.id, 'user_id', c.user_id, 'name', c.name, 'color', c.color, 'created_at', ${isoTimestamp(sql`c.created_at`)}, 'updated_at', ${isoTimestamp(sql`c.updated_at`)}, 'version', c.version)`;
 
 /** The driver's error, bare from a db.batch or as the cause of drizzle's query error. */
 function isNameTaken(error: unknown): boolean {
@@ -39,8 +39,8 @@ export async function createCategory(
       lockUser(deps, userId),
       deps.db.execute<{ category: CategoryJson | null }>(sql`
       with inserted as (
-        insert into categories (id, user_id, name, color, created_at)
-        select ${deps.ids.uuid()}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}
+        insert into categories (id, user_id, name, color, created_at, updated_at)
+        select ${deps.ids.uuid()}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}, ${now}
          where (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER}
         returning *
       )
@@ -66,6 +66,98 @@ export async function listCategories(deps: Deps, userId: string): Promise<Catego
     select coalesce(json_agg(${CATEGORY_JSON} order by lower(c.name), c.id), '[]'::json) as items
       from categories c where c.user_id = ${userId}`);
   return result.rows[0]?.items ?? [];
+}
+
+/** One category; another user's is 403, a missing one 404 (the contract's rule for every resource). */
+export async function getCategory(deps: Deps, userId: string, categoryId: string): Promise<CategoryJson> {
+  const result = await deps.db.execute<{ owner: string; category: CategoryJson }>(sql`
+    select c.user_id as owner, ${CATEGORY_JSON} as category from categories c where c.id = ${categoryId}`);
+  const row = result.rows[0];
+  if (!row) throw new AppError('NOT_FOUND', 'No such category.');
+  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
+  return row.category;
+}
+
+function versionMatches(check: VersionCheck): SQL {
+  if (check.from === 'body') return sql`c.version = ${check.version}`;
+  if (check.versions === '*') return sql`true`;
+  if (check.versions.length === 0) return sql`false`;
+  return sql`c.version in (${sql.join(
+    check.versions.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
+}
+
+/**
+ * Rename and/or recolour, with optimistic locking as for tasks: the update applies only if the
+ * version is the expected one (409 for a stale body version, 412 for a stale If-Match), then
+ * increments it. Tasks show their categories' names and colours, so every linked task changed too:
+ * each gets a new version (its ETag moves) and a change number (delta sync sends it again), as
+ * when a category is deleted.
+ */
+export async function updateCategory(
+  deps: Deps,
+  userId: string,
+  categoryId: string,
+  changes: { name?: string | undefined; color?: string | undefined },
+  check: VersionCheck,
+): Promise<CategoryJson> {
+  const now = deps.clock.now();
+  const sets: SQL[] = [sql`version = c.version + 1`, sql`updated_at = ${now}`];
+  if (changes.name !== undefined) sets.push(sql`name = ${changes.name}`);
+  if (changes.color !== undefined) sets.push(sql`color = ${changes.color.toUpperCase()}`);
+  let result;
+  try {
+    result = await deps.db.execute<{
+      owner: string | null;
+      current_version: number | null;
+      category: CategoryJson | null;
+    }>(sql`
+      with seq as (${nextChangeSeq(userId)}),
+      -- FOR UPDATE: after waiting on a concurrent writer, a 409 reports the version it committed.
+      target as (
+        select user_id, version from categories where id = ${categoryId} and (select seq from seq) > 0 for update
+      ),
+      updated as (
+        update categories c set ${sql.join(sets, sql`, `)}
+         where c.id = ${categoryId} and c.user_id = ${userId} and ${versionMatches(check)} and (select seq from seq) > 0
+        returning c.*
+      ),
+      bumped as (
+        update tasks t set version = t.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+         where t.id in (select task_id from task_categories where category_id = ${categoryId})
+           and t.user_id = ${userId} and t.deleted_at is null and exists (select 1 from updated)
+           and (select seq from seq) > 0
+        returning t.id
+      ),
+      committed as (${commitChangeSeq(userId, 'bumped')})
+      select (select user_id from target) as owner,
+             (select version from target) as current_version,
+             (select ${CATEGORY_JSON} from updated c) as category`);
+  } catch (error) {
+    if (isNameTaken(error))
+      throw new AppError('CONFLICT', `You already have a category named "${changes.name}" (names ignore case).`);
+    throw error;
+  }
+  const row = result.rows[0];
+  if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
+  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
+  if (!row.category) {
+    const extensions = { current_version: row.current_version };
+    if (check.from === 'if-match') {
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        'The category changed since you read it: its ETag is another one now.',
+        {
+          extensions,
+        },
+      );
+    }
+    throw new AppError('CONFLICT', 'The category changed since you read it. Read it again and reapply your change.', {
+      extensions,
+    });
+  }
+  return row.category;
 }
 
 /**

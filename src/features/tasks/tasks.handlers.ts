@@ -12,9 +12,9 @@ import * as tasks from './tasks.service.ts';
 
 /**
  * The version a write expects: If-Match when sent (412 on a mismatch), else the body's `version`
- * (409). Both may be sent only if they agree.
+ * (409). Both may be sent only if they agree. Categories use it too (same "<id>.<version>" tags).
  */
-function versionCheck(
+export function versionCheck(
   c: Context<AppEnv>,
   taskId: string,
   bodyVersion: number | undefined,
