@@ -9,6 +9,7 @@ import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/pass
 import { denyUser } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
+import { claimPasswordCheck, releaseClaim, type Claim } from '../auth/lockout.ts';
 
 /**
  * The account lifecycle: password change and reset, the session list, export and deletion.
@@ -17,19 +18,19 @@ import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
 
 const RESET_TTL_MS = 60 * 60 * 1000;
 
-async function checkPassword(deps: Deps, userId: string, password: string): Promise<{ passwordHash: string }> {
-  const [user] = await deps.db
-    .select({ passwordHash: users.passwordHash })
-    .from(users)
-    .where(eq(users.id, userId))
-    .limit(1);
-  if (!user) {
+/**
+ * Checks the user's password under the same lockout as login (src/features/auth/lockout.ts): the
+ * check is claimed first, a locked account answers 423 without hashing, a wrong one counts.
+ */
+async function checkPassword(deps: Deps, userId: string, password: string): Promise<Claim> {
+  const claim = await claimPasswordCheck(deps, eq(users.id, userId));
+  if (!claim) {
     await verifyAgainstDummy(password, passwordPolicy(deps));
     throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
   }
-  const check = await verifyPassword(password, user.passwordHash, passwordPolicy(deps));
+  const check = await verifyPassword(password, claim.user.passwordHash, passwordPolicy(deps));
   if (!check.ok) throw new AppError('PASSWORD_MISMATCH', 'The current password is wrong.');
-  return user;
+  return claim;
 }
 
 /** A new password; every other session ends, this one goes on. */
@@ -39,11 +40,14 @@ export async function changePassword(
   sessionId: string,
   input: { current_password: string; new_password: string },
 ): Promise<void> {
-  await checkPassword(deps, userId, input.current_password);
+  const claim = await checkPassword(deps, userId, input.current_password);
   const now = deps.clock.now();
   const passwordHash = await hashPassword(input.new_password, passwordPolicy(deps));
   const [, ended] = await deps.db.batch([
-    deps.db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)),
+    deps.db
+      .update(users)
+      .set({ passwordHash, updatedAt: now, ...releaseClaim(claim) })
+      .where(eq(users.id, userId)),
     deps.db
       .update(refreshTokens)
       .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'password_change' })

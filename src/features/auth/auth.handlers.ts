@@ -26,9 +26,7 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
-  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c), (work) => {
-    afterResponse(c, work);
-  });
+  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c));
   c.header('Cache-Control', 'no-store');
   return c.json({ ...tokens, user }, 200);
 };

@@ -9,6 +9,7 @@ import { hashPassword, verifyAgainstDummy, verifyPassword, type PasswordPolicy }
 import { denySessions } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { jwtSettings } from '../../middleware/auth.ts';
+import { claimPasswordCheck, releaseClaim } from './lockout.ts';
 
 /**
  * Accounts and sessions. A session is a refresh-token family: login starts one, every refresh
@@ -172,45 +173,26 @@ export async function registerUser(
 }
 
 /**
- * `defer` runs work after the response (waitUntil): the failed-login count is written there, so a
- * wrong password for a real account answers as fast as one for an unknown email.
+ * The attempt is claimed before the hash runs (src/features/auth/lockout.ts): a locked account
+ * answers 423 without hashing, a wrong password is already counted, and an unknown email costs the
+ * same one statement and one hash as a real account.
  */
 export async function loginUser(
   deps: Deps,
   input: { email: string; password: string },
   client: ClientInfo,
-  defer: (work: () => Promise<unknown>) => void,
 ): Promise<{ user: PublicUser; tokens: TokenPair }> {
   const now = deps.clock.now();
   const policy = passwordPolicy(deps);
-  const [user] = await deps.db.select().from(users).where(eq(users.email, input.email)).limit(1);
-  if (!user) {
+  const claim = await claimPasswordCheck(deps, eq(users.email, input.email));
+  if (!claim) {
     // The same work as a real check, so response time does not tell which emails have accounts.
     await verifyAgainstDummy(input.password, policy);
     throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
   }
+  const user = claim.user;
   const check = await verifyPassword(input.password, user.passwordHash, policy);
-  if (user.lockedUntil && user.lockedUntil > now) throw locked(user.lockedUntil, now);
-
-  if (!check.ok) {
-    const lockUntil = new Date(now.getTime() + deps.config.LOCKOUT_MINUTES * 60_000);
-    // One statement, so concurrent failures all count: an expired lock starts the count afresh,
-    // and reaching the threshold sets the lock.
-    const count = sql`case when ${users.lockedUntil} is not null and ${users.lockedUntil} <= ${now} then 1 else ${users.failedLoginCount} + 1 end`;
-    defer(() =>
-      deps.db
-        .update(users)
-        .set({
-          failedLoginCount: count,
-          lockedUntil: sql`case when ${count} >= ${deps.config.LOCKOUT_THRESHOLD} then ${lockUntil} when ${users.lockedUntil} > ${now} then ${users.lockedUntil} else null end`,
-        })
-        .where(eq(users.id, user.id))
-        .catch((error: unknown) => {
-          log('error', 'failed login not recorded', { user_id: user.id, error: describeError(error) });
-        }),
-    );
-    throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
-  }
+  if (!check.ok) throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
 
   const familyId = deps.ids.uuid();
   const familyExpiresAt = new Date(now.getTime() + deps.config.REFRESH_ABSOLUTE_DAYS * DAY_MS);
@@ -219,7 +201,7 @@ export async function loginUser(
   const [[updated]] = await deps.db.batch([
     deps.db
       .update(users)
-      .set({ failedLoginCount: 0, lockedUntil: null, ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}) })
+      .set({ ...releaseClaim(claim), ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}) })
       .where(eq(users.id, user.id))
       .returning(),
     deps.db.insert(refreshTokens).values(refresh.row),
@@ -233,18 +215,6 @@ export async function loginUser(
       now,
     ),
   };
-}
-
-function locked(until: Date, now: Date): AppError {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new AppError(
-    'ACCOUNT_LOCKED',
-    `Too many failed logins: the account is locked for ${Math.ceil(seconds / 60)} more minute(s).`,
-    {
-      headers: { 'Retry-After': String(seconds) },
-      extensions: { locked_until: until.toISOString() },
-    },
-  );
 }
 
 type RefreshOutcome = {

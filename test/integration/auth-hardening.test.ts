@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashToken } from '../../src/lib/tokens.ts';
+import { bearer, PASSWORD, register, uniqueEmail } from '../helpers/auth.ts';
+import { json, setupTestApp, type TestApp } from '../helpers/test-app.ts';
+
+/**
+ * Issue 12's authentication items: the lockout under concurrency (and on the other password
+ * checks), idempotent refresh rotation and its own limit, tokens ended by a password change,
+ * email caps, and what an account deletion leaves behind. Concurrency runs real parallel requests
+ * against the stand-ins (real PostgreSQL and Redis when the machine has them).
+ */
+
+interface Problem {
+  code: string;
+}
+
+/**
+ * Counts PBKDF2 computations: every password verification calls deriveBits once per round and the
+ * tests run with PASSWORD_HASH_ROUNDS=1 (vitest.config.ts), so calls = verifications. A spy that
+ * calls through, not a mock: the hashes are really computed.
+ */
+function countHashes() {
+  return vi.spyOn(crypto.subtle, 'deriveBits');
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const login = (app: TestApp, email: string, password: string) =>
+  app.request('/api/v1/auth/login', json({ email, password }));
+
+describe('lockout under concurrency (issue 12, item 1)', () => {
+  it('20 wrong passwords at once, then the right one: 423, and at most 5 password checks evaluated', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const hashes = countHashes();
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login(app, user.email, `wrong password ${i}`)),
+    );
+    const statuses = burst.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 423)).toEqual([]);
+    const right = await login(app, user.email, user.password);
+    expect(right.status).toBe(423);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(14 * 60);
+    expect((await right.json<Problem>()).code).toBe('ACCOUNT_LOCKED');
+    expect(hashes.mock.calls.length).toBeLessThanOrEqual(5);
+    const [row] = await app.sql`select failed_login_count, locked_until from users where id = ${user.userId}`;
+    expect(row?.failed_login_count).toBe(5);
+    expect(row?.locked_until).not.toBeNull();
+  });
+
+  it('the right password inside a burst of wrong ones never erases the lock the others set', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const attempts = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => login(app, user.email, `wrong password ${i}`)),
+      login(app, user.email, user.password),
+      ...Array.from({ length: 10 }, (_, i) => login(app, user.email, `wrong password ${i + 10}`)),
+    ]);
+    const wrongOnes = attempts.filter((_, i) => i !== 10).map((res) => res.status);
+    // Five checks at most; if the right one was among them and the wrong ones reached the
+    // threshold without it, the account stays locked; if it logged in, at most 4 wrong ones ran.
+    expect(wrongOnes.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    const [row] = await app.sql`select failed_login_count, locked_until from users where id = ${user.userId}`;
+    if (wrongOnes.filter((s) => s === 401).length === 5) {
+      expect(row?.locked_until).not.toBeNull();
+      expect((await login(app, user.email, user.password)).status).toBe(423);
+    }
+  });
+
+  it('an unknown email costs one hash, like a wrong password, and answers the same 401', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const hashes = countHashes();
+    const unknown = await login(app, uniqueEmail('nobody'), 'wrong password 1');
+    const wrong = await login(app, user.email, 'wrong password 1');
+    expect([unknown.status, wrong.status]).toEqual([401, 401]);
+    expect(hashes.mock.calls.length).toBe(2);
+  });
+});
+
+describe('password checks outside login share the lockout (issue 12, item 7)', () => {
+  const changePassword = (app: TestApp, token: string, current: string) =>
+    app.request(
+      '/api/v1/auth/change-password',
+      json({ current_password: current, new_password: 'another horse 77' }, bearer(token)),
+    );
+  const deleteAccount = (app: TestApp, token: string, password: string) =>
+    app.request('/api/v1/account', json({ password }, bearer(token, { method: 'DELETE' })));
+
+  it('wrong current passwords on change-password and DELETE /account count toward the lockout; then 423', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    for (let i = 0; i < 2; i++)
+      expect((await changePassword(app, user.accessToken, `wrong one ${i}`)).status).toBe(403);
+    for (let i = 0; i < 2; i++) expect((await deleteAccount(app, user.accessToken, `wrong one ${i}`)).status).toBe(403);
+    expect((await login(app, user.email, 'wrong password 1')).status).toBe(401);
+    // Five failures across the three routes: locked everywhere, even with the right password.
+    const changed = await changePassword(app, user.accessToken, PASSWORD);
+    expect(changed.status).toBe(423);
+    expect(Number(changed.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await changed.json<Problem>()).code).toBe('ACCOUNT_LOCKED');
+    expect((await deleteAccount(app, user.accessToken, PASSWORD)).status).toBe(423);
+    expect((await login(app, user.email, PASSWORD)).status).toBe(423);
+    expect(await app.sql`select 1 from users where id = ${user.userId}`).toHaveLength(1);
+  });
+
+  it('20 parallel wrong passwords on change-password evaluate at most 5', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const hashes = countHashes();
+    const statuses = (
+      await Promise.all(Array.from({ length: 20 }, (_, i) => changePassword(app, user.accessToken, `wrong one ${i}`)))
+    ).map((res) => res.status);
+    expect(statuses.filter((s) => s === 403).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 403 && s !== 423)).toEqual([]);
+    expect(hashes.mock.calls.length).toBeLessThanOrEqual(5);
+    expect((await login(app, user.email, PASSWORD)).status).toBe(423);
+  });
+
+  it('a right password on change-password resets the failures it follows', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    for (let i = 0; i < 4; i++) await login(app, user.email, 'wrong password 1');
+    expect((await changePassword(app, user.accessToken, PASSWORD)).status).toBe(204);
+    const [row] = await app.sql`select failed_login_count, locked_until from users where id = ${user.userId}`;
+    expect(row).toEqual({ failed_login_count: 0, locked_until: null });
+  });
+});
+
+export { hashToken };
