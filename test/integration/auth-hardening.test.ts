@@ -130,4 +130,81 @@ describe('password checks outside login share the lockout (issue 12, item 7)', (
   });
 });
 
-export { hashToken };
+describe('refresh rotation is idempotent within the grace window (issue 12, item 4)', () => {
+  const refresh = (app: TestApp, token: string) => app.request('/api/v1/auth/refresh', json({ refresh_token: token }));
+
+  it('10 parallel refreshes of one token: every success gets the same successor, and one live token remains', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => refresh(app, user.refreshToken)));
+    expect(answers.map((res) => res.status)).toEqual(Array<number>(10).fill(200));
+    const successors = new Set(
+      await Promise.all(answers.map(async (res) => (await res.json<{ refresh_token: string }>()).refresh_token)),
+    );
+    expect(successors.size).toBe(1);
+    const [successor = ''] = [...successors];
+    const live = await app.sql`select token_hash from refresh_tokens
+      where user_id = ${user.userId} and revoked_at is null`;
+    expect(live.map((row) => row.token_hash as string)).toEqual([hashToken(successor)]);
+    expect(await app.sql`select 1 from refresh_tokens where user_id = ${user.userId}`).toHaveLength(2);
+    // The successor works, and rotating it leaves one live token again.
+    const next = await refresh(app, successor);
+    expect(next.status).toBe(200);
+    const after =
+      await app.sql`select token_hash from refresh_tokens where user_id = ${user.userId} and revoked_at is null`;
+    expect(after.map((row) => row.token_hash as string)).toEqual([
+      hashToken((await next.json<{ refresh_token: string }>()).refresh_token),
+    ]);
+  });
+});
+
+describe('refresh is limited per session, not per address (issue 12, item 14)', () => {
+  const refreshFrom = (app: TestApp, token: string, ip: string) =>
+    app.request('/api/v1/auth/refresh', json({ refresh_token: token }, { headers: { 'CF-Connecting-IP': ip } }));
+
+  it('more than 20 refreshes of different sessions from one address all succeed (carrier-grade NAT)', async () => {
+    const app = await setupTestApp();
+    const users = await Promise.all(Array.from({ length: 25 }, () => register(app)));
+    const ip = '198.51.100.23';
+    const statuses = [];
+    for (const user of users) statuses.push((await refreshFrom(app, user.refreshToken, ip)).status);
+    expect(statuses).toEqual(Array<number>(25).fill(200));
+    // Guessing credentials from that address is still limited per address.
+    const logins = [];
+    for (let i = 0; i < 21; i++)
+      logins.push(
+        (
+          await app.request(
+            '/api/v1/auth/login',
+            json({ email: uniqueEmail(), password: 'wrong password 1' }, { headers: { 'CF-Connecting-IP': ip } }),
+          )
+        ).status,
+      );
+    expect(logins.at(-1)).toBe(429);
+  });
+
+  it('one session over its own limit (10 rotations a minute) gets 429 with Retry-After; other sessions do not', async () => {
+    const app = await setupTestApp();
+    const [user, other] = await Promise.all([register(app), register(app)]);
+    let token = user.refreshToken;
+    for (let i = 1; i <= 10; i++) {
+      const res = await refreshFrom(app, token, `10.9.${i}.1`);
+      expect(res.status, `refresh ${i}`).toBe(200);
+      expect(res.headers.get('ratelimit-policy')).toBe('"family";q=10;w=60');
+      expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"family";r=${10 - i};t=\\d+$`));
+      token = (await res.json<{ refresh_token: string }>()).refresh_token;
+    }
+    const limited = await refreshFrom(app, token, '10.9.11.1');
+    expect(limited.status).toBe(429);
+    expect((await limited.json<Problem>()).code).toBe('RATE_LIMITED');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.headers.get('ratelimit')).toBe(`"family";r=0;t=${retryAfter}`);
+    // The limited token is still the live one: nothing was rotated or revoked.
+    const live =
+      await app.sql`select token_hash from refresh_tokens where user_id = ${user.userId} and revoked_at is null`;
+    expect(live.map((row) => row.token_hash as string)).toEqual([hashToken(token)]);
+    expect((await refreshFrom(app, other.refreshToken, '10.9.11.1')).status).toBe(200);
+  });
+});

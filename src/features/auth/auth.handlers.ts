@@ -32,7 +32,10 @@ export const login: AppRouteHandler<typeof routes.login> = async (c) => {
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
-  const tokens = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  const { tokens, limit } = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  // Limited per session family, not per address (docs/decisions/0015-refresh-rotation-and-limit.md).
+  c.header('RateLimit-Policy', `"family";q=${limit.limit};w=60`);
+  c.header('RateLimit', `"family";r=${limit.remaining};t=${limit.resetSeconds}`);
   c.header('Cache-Control', 'no-store');
   return c.json(tokens, 200);
 };

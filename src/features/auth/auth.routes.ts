@@ -52,12 +52,15 @@ export const login = createRoute({
 });
 
 export const refresh = createRoute({
-  ...publicRoute,
+  // No per-address limit: the token proves possession of a secret, and many phones share one
+  // address behind carrier-grade NAT. Each session family has its own limit instead (0015).
+  tags: ['Auth'],
+  security: [],
   method: 'post',
   path: '/api/v1/auth/refresh',
   summary: 'Rotate a refresh token',
   description:
-    'Returns a new access token and a new refresh token; the presented one stops working (a second use within a few seconds, as when a client retries, still succeeds). Reuse after that revokes the whole session: 403.',
+    'Returns a new access token and a new refresh token; the presented one stops working. A retry with the same token within 10 seconds gets the same new refresh token back, so a session has one live refresh token at any time. Reuse after that revokes the whole session: 403. Limited per session (RATE_LIMIT_REFRESH_PER_MINUTE, 10 rotations a minute), not per client address.',
   request: { body: jsonBody(RefreshBodySchema) },
   responses: {
     200: {
