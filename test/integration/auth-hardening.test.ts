@@ -208,3 +208,64 @@ describe('refresh is limited per session, not per address (issue 12, item 14)', 
     expect((await refreshFrom(app, other.refreshToken, '10.9.11.1')).status).toBe(200);
   });
 });
+
+describe('a password change, a reset or a deletion ends pending reset and verification links (issue 12, item 5)', () => {
+  const codeIn = (text: string | undefined) => /code in the app: ([A-Za-z0-9_-]{43})/.exec(text ?? '')?.[1] ?? '';
+  const latest = async (app: TestApp, email: string, kind: string) =>
+    codeIn((await app.outbox(email)).filter((m) => m.kind === kind).at(-1)?.text);
+
+  it('change-password: the reset link asked for before and the verification link are refused', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    expect((await app.request('/api/v1/auth/forgot-password', json({ email: user.email }))).status).toBe(202);
+    const resetToken = await latest(app, user.email, 'password-reset');
+    const verifyToken = await latest(app, user.email, 'verify-email');
+    expect(resetToken).not.toBe('');
+    expect(verifyToken).not.toBe('');
+    const changed = await app.request(
+      '/api/v1/auth/change-password',
+      json({ current_password: PASSWORD, new_password: 'another horse 77' }, bearer(user.accessToken)),
+    );
+    expect(changed.status).toBe(204);
+    const reset = await app.request(
+      '/api/v1/auth/reset-password',
+      json({ token: resetToken, new_password: 'attacker horse 66' }),
+    );
+    expect(reset.status).toBe(400);
+    expect((await reset.json<Problem>()).code).toBe('RESET_TOKEN_INVALID');
+    const verified = await app.request('/api/v1/auth/verify-email', json({ token: verifyToken }));
+    expect(verified.status).toBe(400);
+    expect((await login(app, user.email, 'another horse 77')).status).toBe(200);
+  });
+
+  it('reset-password: the verification link sent before is refused too', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const verifyToken = await latest(app, user.email, 'verify-email');
+    await app.request('/api/v1/auth/forgot-password', json({ email: user.email }));
+    const resetToken = await latest(app, user.email, 'password-reset');
+    expect(
+      (await app.request('/api/v1/auth/reset-password', json({ token: resetToken, new_password: 'reset horse 31' })))
+        .status,
+    ).toBe(204);
+    expect((await app.request('/api/v1/auth/verify-email', json({ token: verifyToken }))).status).toBe(400);
+  });
+
+  it('account deletion: no reset or verification token of the account is left', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    await app.request('/api/v1/auth/forgot-password', json({ email: user.email }));
+    const resetToken = await latest(app, user.email, 'password-reset');
+    const deleted = await app.request(
+      '/api/v1/account',
+      json({ password: PASSWORD }, bearer(user.accessToken, { method: 'DELETE' })),
+    );
+    expect(deleted.status).toBe(204);
+    expect(await app.sql`select 1 from password_reset_tokens where user_id = ${user.userId}`).toEqual([]);
+    expect(await app.sql`select 1 from email_verification_tokens where user_id = ${user.userId}`).toEqual([]);
+    expect(
+      (await app.request('/api/v1/auth/reset-password', json({ token: resetToken, new_password: 'reset horse 31' })))
+        .status,
+    ).toBe(400);
+  });
+});

@@ -1,6 +1,6 @@
 import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { refreshTokens, users } from '../../db/schema.ts';
+import { emailVerificationTokens, passwordResetTokens, refreshTokens, users } from '../../db/schema.ts';
 import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
 import type { EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -59,6 +59,15 @@ export async function changePassword(
         ),
       )
       .returning({ familyId: refreshTokens.familyId }),
+    // Links mailed before the change stop working: a reset link must not undo it.
+    deps.db
+      .update(passwordResetTokens)
+      .set({ usedAt: now })
+      .where(and(eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt))),
+    deps.db
+      .update(emailVerificationTokens)
+      .set({ usedAt: now })
+      .where(and(eq(emailVerificationTokens.userId, userId), isNull(emailVerificationTokens.usedAt))),
   ]);
   await denyEndedSessions(
     deps,
@@ -114,10 +123,17 @@ export async function resetPassword(deps: Deps, input: { token: string; new_pass
       update password_reset_tokens set used_at = ${now}
        where user_id = (select user_id from used) and used_at is null
       returning id
+    ),
+    verifications as (
+      -- So do pending verification links (issue 12: a reset ends every pending link).
+      update email_verification_tokens set used_at = ${now}
+       where user_id = (select id from reset) and used_at is null
+      returning id
     )
     select (select id from reset) as user_id,
            (select array_agg(distinct family_id) from ended) as sessions,
-           (select count(*) from others) as others`);
+           (select count(*) from others) as others,
+           (select count(*) from verifications) as verifications`);
   const row = result.rows[0];
   if (!row?.user_id) throw resetInvalid();
   await denyEndedSessions(deps, row.sessions ?? []);
