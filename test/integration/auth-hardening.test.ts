@@ -269,3 +269,29 @@ describe('a password change, a reset or a deletion ends pending reset and verifi
     ).toBe(400);
   });
 });
+
+describe('at most 3 emails per address per hour, whoever asks (issue 12, item 6)', () => {
+  it('register, resend-verification and forgot-password from many addresses send 3 emails in all; the answers do not change', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const resends = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await app.request('/api/v1/auth/resend-verification', bearer(user.accessToken, { method: 'POST' }));
+      resends.push({ status: res.status, keys: Object.keys(await res.json()).sort() });
+    }
+    expect(resends).toEqual(Array(4).fill({ status: 202, keys: ['expires_at', 'status'] }));
+    const unknown = uniqueEmail('nobody');
+    for (let i = 0; i < 4; i++) {
+      const mine = await app.request('/api/v1/auth/forgot-password', json({ email: user.email }));
+      const nobody = await app.request('/api/v1/auth/forgot-password', json({ email: unknown }));
+      expect([mine.status, nobody.status]).toEqual([202, 202]);
+      expect(await mine.json()).toEqual(await nobody.json());
+    }
+    expect(await app.outbox(user.email)).toHaveLength(3);
+    expect(await app.outbox(unknown)).toEqual([]);
+    // The newest link mailed still works: capped requests did not replace it with an unsent one.
+    const last = (await app.outbox(user.email)).filter((m) => m.kind === 'verify-email').at(-1);
+    const token = /code in the app: ([A-Za-z0-9_-]{43})/.exec(last?.text ?? '')?.[1] ?? '';
+    expect((await app.request('/api/v1/auth/verify-email', json({ token }))).status).toBe(200);
+  });
+});

@@ -34,7 +34,7 @@ export const forgotPassword = createRoute({
   path: '/api/v1/auth/forgot-password',
   summary: 'Ask for a password reset email',
   description:
-    'Always 202, whether or not the address has an account. At most 3 emails per address per hour; the link is valid for 1 hour.',
+    'Always 202, whether or not the address has an account. At most 3 emails per address per hour, verification emails included, whoever asks; the link is valid for 1 hour.',
   request: { body: jsonBody(ForgotPasswordSchema) },
   responses: {
     202: { description: 'Accepted', content: json(AcceptedSchema) },

@@ -24,7 +24,7 @@ export const register = createRoute({
   path: '/api/v1/auth/register',
   summary: 'Create an account',
   description:
-    'Creates the user (inactive until the email is verified), sends a verification email, and starts a session. Duplicate emails (case-insensitive) are 409.',
+    'Creates the user (inactive until the email is verified), sends a verification email (within the cap of 3 emails per address per hour), and starts a session. Duplicate emails (case-insensitive) are 409.',
   request: { body: jsonBody(RegisterBodySchema) },
   responses: {
     201: {
@@ -115,7 +115,8 @@ export const resendVerification = createRoute({
   method: 'post',
   path: '/api/v1/auth/resend-verification',
   summary: 'Send a new verification email',
-  description: 'Earlier verification links stop working. 409 when the address is already verified.',
+  description:
+    'Earlier verification links stop working. 409 when the address is already verified. At most 3 emails per address per hour (verification and reset emails together); over that the answer is the same and no email goes out.',
   responses: {
     202: { description: 'A new email is on its way', content: json(ResendResponseSchema) },
     ...errorResponses(401, 409, 429, 500),

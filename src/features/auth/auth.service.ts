@@ -453,13 +453,26 @@ function verificationInvalid(): AppError {
   );
 }
 
-/** A fresh verification token (earlier unused ones stop working) and its message. */
-export async function renewVerification(deps: Deps, userId: string): Promise<{ email: EmailMessage; expiresAt: Date }> {
+/** The user asking for a new verification email: 409 when already verified. */
+export async function resendableUser(deps: Deps, userId: string): Promise<PublicUser> {
   const user = await findUser(deps, userId);
   if (user.email_verified_at) throw new AppError('ALREADY_VERIFIED', 'This email address is already verified.');
+  return user;
+}
+
+export function verificationExpiry(deps: Deps): Date {
+  return new Date(deps.clock.now().getTime() + VERIFICATION_TTL_MS);
+}
+
+/** A fresh verification token (earlier unused ones stop working) and its message. */
+export async function renewVerification(
+  deps: Deps,
+  userId: string,
+  address: string,
+  expiresAt: Date,
+): Promise<EmailMessage> {
   const now = deps.clock.now();
   const token = newOpaqueToken();
-  const expiresAt = new Date(now.getTime() + VERIFICATION_TTL_MS);
   await deps.db.batch([
     deps.db
       .update(emailVerificationTokens)
@@ -469,7 +482,7 @@ export async function renewVerification(deps: Deps, userId: string): Promise<{ e
       .insert(emailVerificationTokens)
       .values({ id: deps.ids.uuid(), userId, tokenHash: hashToken(token), expiresAt, createdAt: now }),
   ]);
-  return { email: verificationMessage(deps, user.email, token), expiresAt };
+  return verificationMessage(deps, address, token);
 }
 
 /**
