@@ -81,6 +81,8 @@ export const ConfigSchema = z
     REFRESH_IDLE_DAYS: integer(1, 365, 7),
     REFRESH_ABSOLUTE_DAYS: integer(1, 365, 30),
     REFRESH_GRACE_SECONDS: integer(0, 120, 10),
+    /** Rotations per session family per minute (docs/decisions/0015). */
+    RATE_LIMIT_REFRESH_PER_MINUTE: integer(1, 10_000, 10),
     /** Deleted tasks stay in the trash this long, then the hourly cron purges them. */
     TRASH_RETENTION_DAYS: integer(1, 3650, 30),
     EMAIL_PROVIDER: z.enum(['outbox', 'resend']).default('outbox'),

@@ -130,7 +130,7 @@ type HeaderObject = {
   };
 };
 
-const RATE_LIMIT_SCOPE = '"(ip|user)"';
+const RATE_LIMIT_SCOPE = '"(ip|user|family)"';
 
 /** Reusable header components, by name: `components.headers` of the document. */
 export const HEADERS = {
@@ -152,7 +152,7 @@ export const HEADERS = {
   },
   RateLimit: {
     description:
-      'IETF draft RateLimit header: the limit that applied (`ip` or `user`), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open).',
+      'IETF draft RateLimit header: the limit that applied (`ip`, `user`, or `family`: the session on /auth/refresh), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open).',
     schema: { type: 'string', maxLength: 100, pattern: `^${RATE_LIMIT_SCOPE};r=\\d+;t=\\d+$` },
   },
   'RateLimit-Policy': {

@@ -1,9 +1,5 @@
-import { Ratelimit } from '@upstash/ratelimit';
-import type { Context } from 'hono';
-import type { AppEnv } from '../../app-env.ts';
-import { describeError, log } from '../../lib/log.ts';
+import { mayEmail } from '../../lib/email-cap.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
-import { hashToken } from '../../lib/tokens.ts';
 import { currentSessionId, currentUserId } from '../../middleware/auth.ts';
 import { afterResponse } from '../../middleware/request-context.ts';
 import { sendQuietly } from '../auth/auth.service.ts';
@@ -21,33 +17,11 @@ export const forgotPassword: AppRouteHandler<typeof routes.forgotPassword> = asy
   const message = await account.requestPasswordReset(deps, email);
   // After the response: whether an email goes out must not show in the answer or its timing.
   afterResponse(c, async () => {
-    if (!message || !(await mayEmail(c, email))) return;
+    if (!message || !(await mayEmail(deps, email, c.get('requestId')))) return;
     await sendQuietly(deps, message, c.get('requestId'));
   });
   return c.json({ status: 'accepted' as const }, 202);
 };
-
-/** At most 3 reset emails per address per hour; if the limiter cannot answer, none is sent. */
-async function mayEmail(c: Context<AppEnv>, email: string): Promise<boolean> {
-  const limiter = new Ratelimit({
-    redis: c.get('deps').redis,
-    limiter: Ratelimit.fixedWindow(3, '1 h'),
-    prefix: 'rl:reset-email',
-    ephemeralCache: false,
-    timeout: c.get('deps').config.UPSTASH_TIMEOUT_MS,
-    analytics: false,
-  });
-  try {
-    const result = await limiter.limit(hashToken(email));
-    return result.success && result.reason !== 'timeout';
-  } catch (error) {
-    log('warn', 'reset email limiter unavailable: not sending', {
-      request_id: c.get('requestId'),
-      error: describeError(error),
-    });
-    return false;
-  }
-}
 
 export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async (c) => {
   await account.resetPassword(c.get('deps'), c.req.valid('json'));

@@ -22,9 +22,10 @@ export const changePassword = createRoute({
   method: 'post',
   path: '/api/v1/auth/change-password',
   summary: 'Change the password',
-  description: 'Needs the current password (403 if wrong). Every other session ends; this one goes on.',
+  description:
+    'Needs the current password (403 if wrong). Wrong passwords count toward the same lockout as login: 423 with Retry-After while locked, even with the right one. Every other session ends; this one goes on.',
   request: { body: jsonBody(ChangePasswordSchema) },
-  responses: { 204: { description: 'Changed' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500) },
+  responses: { 204: { description: 'Changed' }, ...errorResponses(400, 401, 403, 413, 415, 423, 429, 500) },
 });
 
 export const forgotPassword = createRoute({
@@ -33,7 +34,7 @@ export const forgotPassword = createRoute({
   path: '/api/v1/auth/forgot-password',
   summary: 'Ask for a password reset email',
   description:
-    'Always 202, whether or not the address has an account. At most 3 emails per address per hour; the link is valid for 1 hour.',
+    'Always 202, whether or not the address has an account. At most 3 emails per address per hour, verification emails included, whoever asks; the link is valid for 1 hour.',
   request: { body: jsonBody(ForgotPasswordSchema) },
   responses: {
     202: { description: 'Accepted', content: json(AcceptedSchema) },
@@ -102,7 +103,7 @@ export const deleteAccount = createRoute({
   path: '/api/v1/account',
   summary: 'Delete your account',
   description:
-    'Needs the password (403 if wrong). Deletes you and every row of yours; your tokens stop working at once.',
+    'Needs the password (403 if wrong; wrong ones count toward the login lockout, 423 with Retry-After while locked). Deletes you and every row of yours; your tokens stop working at once.',
   request: { body: jsonBody(DeleteAccountSchema) },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 413, 415, 423, 429, 500) },
 });

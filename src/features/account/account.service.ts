@@ -1,6 +1,6 @@
 import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { refreshTokens, users } from '../../db/schema.ts';
+import { emailVerificationTokens, passwordResetTokens, refreshTokens, users } from '../../db/schema.ts';
 import { isoTimestamp } from '../../db/sql.ts';
 import type { EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -9,6 +9,7 @@ import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/pass
 import { denyUser } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
+import { claimPasswordCheck, releaseClaim, type Claim } from '../auth/lockout.ts';
 import { exportAccountStream } from './account.export.ts';
 
 /**
@@ -18,19 +19,19 @@ import { exportAccountStream } from './account.export.ts';
 
 const RESET_TTL_MS = 60 * 60 * 1000;
 
-async function checkPassword(deps: Deps, userId: string, password: string): Promise<{ passwordHash: string }> {
-  const [user] = await deps.db
-    .select({ passwordHash: users.passwordHash })
-    .from(users)
-    .where(eq(users.id, userId))
-    .limit(1);
-  if (!user) {
+/**
+ * Checks the user's password under the same lockout as login (src/features/auth/lockout.ts): the
+ * check is claimed first, a locked account answers 423 without hashing, a wrong one counts.
+ */
+async function checkPassword(deps: Deps, userId: string, password: string): Promise<Claim> {
+  const claim = await claimPasswordCheck(deps, eq(users.id, userId));
+  if (!claim) {
     await verifyAgainstDummy(password, passwordPolicy(deps));
     throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
   }
-  const check = await verifyPassword(password, user.passwordHash, passwordPolicy(deps));
+  const check = await verifyPassword(password, claim.user.passwordHash, passwordPolicy(deps));
   if (!check.ok) throw new AppError('PASSWORD_MISMATCH', 'The current password is wrong.');
-  return user;
+  return claim;
 }
 
 /** A new password; every other session ends, this one goes on. */
@@ -40,11 +41,14 @@ export async function changePassword(
   sessionId: string,
   input: { current_password: string; new_password: string },
 ): Promise<void> {
-  await checkPassword(deps, userId, input.current_password);
+  const claim = await checkPassword(deps, userId, input.current_password);
   const now = deps.clock.now();
   const passwordHash = await hashPassword(input.new_password, passwordPolicy(deps));
   const [, ended] = await deps.db.batch([
-    deps.db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)),
+    deps.db
+      .update(users)
+      .set({ passwordHash, updatedAt: now, ...releaseClaim(claim) })
+      .where(eq(users.id, userId)),
     deps.db
       .update(refreshTokens)
       .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'password_change' })
@@ -56,6 +60,15 @@ export async function changePassword(
         ),
       )
       .returning({ familyId: refreshTokens.familyId }),
+    // Links mailed before the change stop working: a reset link must not undo it.
+    deps.db
+      .update(passwordResetTokens)
+      .set({ usedAt: now })
+      .where(and(eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt))),
+    deps.db
+      .update(emailVerificationTokens)
+      .set({ usedAt: now })
+      .where(and(eq(emailVerificationTokens.userId, userId), isNull(emailVerificationTokens.usedAt))),
   ]);
   await denyEndedSessions(
     deps,
@@ -111,10 +124,17 @@ export async function resetPassword(deps: Deps, input: { token: string; new_pass
       update password_reset_tokens set used_at = ${now}
        where user_id = (select user_id from used) and used_at is null
       returning id
+    ),
+    verifications as (
+      -- So do pending verification links (issue 12: a reset ends every pending link).
+      update email_verification_tokens set used_at = ${now}
+       where user_id = (select id from reset) and used_at is null
+      returning id
     )
     select (select id from reset) as user_id,
            (select array_agg(distinct family_id) from ended) as sessions,
-           (select count(*) from others) as others`);
+           (select count(*) from others) as others,
+           (select count(*) from verifications) as verifications`);
   const row = result.rows[0];
   if (!row?.user_id) throw resetInvalid();
   await denyEndedSessions(deps, row.sessions ?? []);

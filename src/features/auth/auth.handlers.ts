@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
+import { mayEmail } from '../../lib/email-cap.ts';
+import { describeError, log } from '../../lib/log.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { currentUserId } from '../../middleware/auth.ts';
 import { afterResponse } from '../../middleware/request-context.ts';
@@ -12,15 +14,19 @@ import {
   logoutSession,
   registerUser,
   renewVerification,
+  resendableUser,
   rotateRefreshToken,
   sendQuietly,
+  verificationExpiry,
   verifyEmail as redeemVerification,
 } from './auth.service.ts';
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   const deps = c.get('deps');
   const { user, tokens, email } = await registerUser(deps, c.req.valid('json'), clientInfo(c));
-  afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
+  afterResponse(c, async () => {
+    if (await mayEmail(deps, email.to, c.get('requestId'))) await sendQuietly(deps, email, c.get('requestId'));
+  });
   c.header('Cache-Control', 'no-store');
   // The user resource is read with the returned token at /auth/me (there is no /users/{id} route).
   c.header('Location', '/api/v1/auth/me');
@@ -28,15 +34,16 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
-  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c), (work) => {
-    afterResponse(c, work);
-  });
+  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c));
   c.header('Cache-Control', 'no-store');
   return c.json({ ...tokens, user }, 200);
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
-  const tokens = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  const { tokens, limit } = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  // Limited per session family, not per address (docs/decisions/0015-refresh-rotation-and-limit.md).
+  c.header('RateLimit-Policy', `"family";q=${limit.limit};w=60`);
+  c.header('RateLimit', `"family";r=${limit.remaining};t=${limit.resetSeconds}`);
   c.header('Cache-Control', 'no-store');
   return c.json(tokens, 200);
 };
@@ -61,8 +68,22 @@ export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c)
 
 export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
   const deps = c.get('deps');
-  const { email, expiresAt } = await renewVerification(deps, currentUserId(c));
-  afterResponse(c, () => sendQuietly(deps, email, c.get('requestId')));
+  const userId = currentUserId(c);
+  const user = await resendableUser(deps, userId);
+  const expiresAt = verificationExpiry(deps);
+  // After the response, and only within the address's email cap: a capped request keeps the links
+  // already sent working and answers exactly like one that sent (src/lib/email-cap.ts).
+  afterResponse(c, async () => {
+    if (!(await mayEmail(deps, user.email, c.get('requestId')))) return;
+    let email;
+    try {
+      email = await renewVerification(deps, userId, user.email, expiresAt);
+    } catch (error) {
+      log('error', 'verification not renewed', { request_id: c.get('requestId'), error: describeError(error) });
+      return;
+    }
+    await sendQuietly(deps, email, c.get('requestId'));
+  });
   return c.json({ status: 'sent' as const, expires_at: expiresAt.toISOString() }, 202);
 };
 

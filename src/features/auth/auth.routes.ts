@@ -24,7 +24,7 @@ export const register = createRoute({
   path: '/api/v1/auth/register',
   summary: 'Create an account',
   description:
-    'Creates the user (inactive until the email is verified), sends a verification email, and starts a session. Duplicate emails (case-insensitive) are 409.',
+    'Creates the user (inactive until the email is verified), sends a verification email (within the cap of 3 emails per address per hour), and starts a session. Duplicate emails (case-insensitive) are 409.',
   request: { body: jsonBody(RegisterBodySchema) },
   responses: {
     201: {
@@ -53,12 +53,15 @@ export const login = createRoute({
 });
 
 export const refresh = createRoute({
-  ...publicRoute,
+  // No per-address limit: the token proves possession of a secret, and many phones share one
+  // address behind carrier-grade NAT. Each session family has its own limit instead (0015).
+  tags: ['Auth'],
+  security: [],
   method: 'post',
   path: '/api/v1/auth/refresh',
   summary: 'Rotate a refresh token',
   description:
-    'Returns a new access token and a new refresh token; the presented one stops working (a second use within a few seconds, as when a client retries, still succeeds). Reuse after that revokes the whole session: 403.',
+    'Returns a new access token and a new refresh token; the presented one stops working. A retry with the same token within 10 seconds gets the same new refresh token back, so a session has one live refresh token at any time. Reuse after that revokes the whole session: 403. Limited per session (RATE_LIMIT_REFRESH_PER_MINUTE, 10 rotations a minute), not per client address.',
   request: { body: jsonBody(RefreshBodySchema) },
   responses: {
     200: {
@@ -113,7 +116,8 @@ export const resendVerification = createRoute({
   method: 'post',
   path: '/api/v1/auth/resend-verification',
   summary: 'Send a new verification email',
-  description: 'Earlier verification links stop working. 409 when the address is already verified.',
+  description:
+    'Earlier verification links stop working. 409 when the address is already verified. At most 3 emails per address per hour (verification and reset emails together); over that the answer is the same and no email goes out.',
   responses: {
     202: { description: 'A new email is on its way', content: json(ResendResponseSchema) },
     ...errorResponses(401, 409, 429, 500),

@@ -7,8 +7,12 @@ import { describeError, log } from '../../lib/log.ts';
 import { signAccessToken } from '../../lib/jwt.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword, type PasswordPolicy } from '../../lib/password.ts';
 import { denySessions } from '../../lib/revocation.ts';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toBase64Url } from '../../lib/base64url.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { jwtSettings } from '../../middleware/auth.ts';
+import { claimPasswordCheck, releaseClaim } from './lockout.ts';
 
 /**
  * Accounts and sessions. A session is a refresh-token family: login starts one, every refresh
@@ -172,45 +176,26 @@ export async function registerUser(
 }
 
 /**
- * `defer` runs work after the response (waitUntil): the failed-login count is written there, so a
- * wrong password for a real account answers as fast as one for an unknown email.
+ * The attempt is claimed before the hash runs (src/features/auth/lockout.ts): a locked account
+ * answers 423 without hashing, a wrong password is already counted, and an unknown email costs the
+ * same one statement and one hash as a real account.
  */
 export async function loginUser(
   deps: Deps,
   input: { email: string; password: string },
   client: ClientInfo,
-  defer: (work: () => Promise<unknown>) => void,
 ): Promise<{ user: PublicUser; tokens: TokenPair }> {
   const now = deps.clock.now();
   const policy = passwordPolicy(deps);
-  const [user] = await deps.db.select().from(users).where(eq(users.email, input.email)).limit(1);
-  if (!user) {
+  const claim = await claimPasswordCheck(deps, eq(users.email, input.email));
+  if (!claim) {
     // The same work as a real check, so response time does not tell which emails have accounts.
     await verifyAgainstDummy(input.password, policy);
     throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
   }
+  const user = claim.user;
   const check = await verifyPassword(input.password, user.passwordHash, policy);
-  if (user.lockedUntil && user.lockedUntil > now) throw locked(user.lockedUntil, now);
-
-  if (!check.ok) {
-    const lockUntil = new Date(now.getTime() + deps.config.LOCKOUT_MINUTES * 60_000);
-    // One statement, so concurrent failures all count: an expired lock starts the count afresh,
-    // and reaching the threshold sets the lock.
-    const count = sql`case when ${users.lockedUntil} is not null and ${users.lockedUntil} <= ${now} then 1 else ${users.failedLoginCount} + 1 end`;
-    defer(() =>
-      deps.db
-        .update(users)
-        .set({
-          failedLoginCount: count,
-          lockedUntil: sql`case when ${count} >= ${deps.config.LOCKOUT_THRESHOLD} then ${lockUntil} when ${users.lockedUntil} > ${now} then ${users.lockedUntil} else null end`,
-        })
-        .where(eq(users.id, user.id))
-        .catch((error: unknown) => {
-          log('error', 'failed login not recorded', { user_id: user.id, error: describeError(error) });
-        }),
-    );
-    throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
-  }
+  if (!check.ok) throw new AppError('INVALID_CREDENTIALS', 'The email or the password is wrong.');
 
   const familyId = deps.ids.uuid();
   const familyExpiresAt = new Date(now.getTime() + deps.config.REFRESH_ABSOLUTE_DAYS * DAY_MS);
@@ -219,7 +204,7 @@ export async function loginUser(
   const [[updated]] = await deps.db.batch([
     deps.db
       .update(users)
-      .set({ failedLoginCount: 0, lockedUntil: null, ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}) })
+      .set({ ...releaseClaim(claim), ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}) })
       .where(eq(users.id, user.id))
       .returning(),
     deps.db.insert(refreshTokens).values(refresh.row),
@@ -235,58 +220,82 @@ export async function loginUser(
   };
 }
 
-function locked(until: Date, now: Date): AppError {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new AppError(
-    'ACCOUNT_LOCKED',
-    `Too many failed logins: the account is locked for ${Math.ceil(seconds / 60)} more minute(s).`,
-    {
-      headers: { 'Retry-After': String(seconds) },
-      extensions: { locked_until: until.toISOString() },
-    },
-  );
-}
-
 type RefreshOutcome = {
   id: string;
   user_id: string;
   family_id: string;
   expires_at: string;
   family_expires_at: string;
+  revoked_at: string | null;
   revoked_reason: string | null;
   email_verified: boolean;
   rotated: number;
+  recent: number;
+  oldest: string | null;
 };
 
+/** What a successful refresh tells the handler for its RateLimit headers. */
+export interface RefreshResult {
+  tokens: TokenPair;
+  limit: { limit: number; remaining: number; resetSeconds: number };
+}
+
+const REFRESH_WINDOW_SECONDS = 60;
+
 /**
- * Rotation with reuse detection (RFC 9700 4.14.2), in one statement: the presented token is
- * claimed (revoked as `rotated`) and its successor inserted only if it is live, or if it was
- * rotated less than REFRESH_GRACE_SECONDS ago (two refreshes racing from one client both succeed:
- * the second waits on the first's row lock, then finds the row within the grace window). A token
- * presented after that, or one revoked by logout, revokes its whole family.
+ * The successor of a refresh token, derived from it with a server secret (HMAC-SHA256 keyed by the
+ * signing key of JWT_KEYS, under a label of its own): every retry of one token within the grace
+ * window computes the same successor, so rotation is idempotent and a family has one live token.
+ * Without the secret nobody can compute it, so an old token still only reaches the server, where
+ * reuse detection sees it.
  */
-export async function rotateRefreshToken(deps: Deps, presented: string): Promise<TokenPair> {
+export function successorToken(deps: Deps, presented: string): string {
+  const key = deps.config.JWT_KEYS[0];
+  if (!key) throw new Error('JWT_KEYS has no signing key');
+  const encoder = new TextEncoder();
+  return toBase64Url(
+    hmac(sha256, encoder.encode(key.secret), encoder.encode(`edgetask refresh successor v1\0${presented}`)),
+  );
+}
+
+/**
+ * Rotation with reuse detection (RFC 9700 4.14.2), in one statement. The presented token's row is
+ * locked first (FOR UPDATE: concurrent refreshes of one token queue on it and each sees the latest
+ * state). A live token is revoked as `rotated` and its successor inserted; a token rotated less than
+ * REFRESH_GRACE_SECONDS ago gets the same successor back without any write (a client retry; the
+ * successor is derived, see successorToken). A token presented after that, or one revoked by
+ * logout, revokes its whole family. Each family may rotate RATE_LIMIT_REFRESH_PER_MINUTE times a
+ * minute (counted from its own rows: docs/decisions/0015-refresh-rotation-and-limit.md).
+ */
+export async function rotateRefreshToken(deps: Deps, presented: string): Promise<RefreshResult> {
   if (!OPAQUE_TOKEN.test(presented)) throw refreshInvalid();
   const now = deps.clock.now();
   const graceStart = new Date(now.getTime() - deps.config.REFRESH_GRACE_SECONDS * 1000);
-  const next = newOpaqueToken();
+  const windowStart = new Date(now.getTime() - REFRESH_WINDOW_SECONDS * 1000);
+  const limit = deps.config.RATE_LIMIT_REFRESH_PER_MINUTE;
+  const next = successorToken(deps, presented);
   const idle = new Date(now.getTime() + deps.config.REFRESH_IDLE_DAYS * DAY_MS);
   const presentedHash = hashToken(presented);
 
   const result = await deps.db.execute<RefreshOutcome>(sql`
     with target as (
-      select id, user_id, family_id, expires_at, family_expires_at, revoked_reason
+      select id, user_id, family_id, expires_at, family_expires_at, revoked_at, revoked_reason
       from refresh_tokens where token_hash = ${presentedHash}
+      for update
+    ),
+    recent as (
+      select count(*)::int as n, min(f.created_at) as oldest
+      from refresh_tokens f join target t on f.family_id = t.family_id
+      where f.rotated_from is not null and f.created_at > ${windowStart}
     ),
     claimed as (
-      update refresh_tokens
-         set revoked_at = coalesce(revoked_at, ${now}),
-             revoked_reason = coalesce(revoked_reason, 'rotated'),
-             last_used_at = ${now}
-       where token_hash = ${presentedHash}
-         and expires_at > ${now} and family_expires_at > ${now}
-         and (revoked_at is null or (revoked_reason = 'rotated' and revoked_at > ${graceStart}))
-      returning id, user_id, family_id, family_expires_at, user_agent, location
+      update refresh_tokens r
+         set revoked_at = ${now}, revoked_reason = 'rotated', last_used_at = ${now}
+        from target t, recent
+       where r.id = t.id and t.revoked_at is null and r.revoked_at is null
+         and r.expires_at > ${now} and r.family_expires_at > ${now}
+         and recent.n < ${limit}
+      returning r.id, r.user_id, r.family_id, r.family_expires_at, r.user_agent, r.location
     ),
     inserted as (
       insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at, family_expires_at, created_at, rotated_from, user_agent, location)
@@ -294,18 +303,45 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
       from claimed
       returning id
     )
-    select t.id, t.user_id, t.family_id, t.expires_at, t.family_expires_at, t.revoked_reason,
+    select t.id, t.user_id, t.family_id, t.expires_at, t.family_expires_at, t.revoked_at, t.revoked_reason,
            (select u.email_verified_at is not null from users u where u.id = t.user_id) as email_verified,
-           (select count(*) from inserted)::int as rotated
-    from target t`);
+           (select count(*) from inserted)::int as rotated,
+           recent.n as recent, recent.oldest
+    from target t, recent`);
   const outcome = result.rows[0];
   if (!outcome) throw refreshInvalid();
-  if (outcome.rotated === 1) {
-    const session = { userId: outcome.user_id, familyId: outcome.family_id, emailVerified: outcome.email_verified };
-    return tokenPair(deps, session, next, now);
-  }
+  const session = { userId: outcome.user_id, familyId: outcome.family_id, emailVerified: outcome.email_verified };
+  const resetSeconds = outcome.oldest
+    ? Math.max(
+        1,
+        Math.ceil((new Date(outcome.oldest).getTime() + REFRESH_WINDOW_SECONDS * 1000 - now.getTime()) / 1000),
+      )
+    : REFRESH_WINDOW_SECONDS;
+  const used = outcome.recent + outcome.rotated;
+  const answer = async (): Promise<RefreshResult> => ({
+    tokens: await tokenPair(deps, session, next, now),
+    limit: { limit, remaining: Math.max(0, limit - used), resetSeconds },
+  });
+  if (outcome.rotated === 1) return answer();
 
   const expired = new Date(outcome.expires_at) <= now || new Date(outcome.family_expires_at) <= now;
+  if (outcome.revoked_at === null && !expired) {
+    // Live, but the family used up its rotations for this minute.
+    throw new AppError(
+      'RATE_LIMITED',
+      `Too many refreshes: ${limit} per minute per session. Retry after ${resetSeconds} s.`,
+      {
+        headers: {
+          'Retry-After': String(resetSeconds),
+          'RateLimit-Policy': `"family";q=${limit};w=${REFRESH_WINDOW_SECONDS}`,
+          RateLimit: `"family";r=0;t=${resetSeconds}`,
+        },
+      },
+    );
+  }
+  const retry =
+    outcome.revoked_reason === 'rotated' && outcome.revoked_at !== null && new Date(outcome.revoked_at) > graceStart;
+  if (retry && !expired) return answer();
   if (expired && outcome.revoked_reason === null) throw refreshInvalid();
   // Presented again after rotation (outside the grace window), or after the session was ended.
   const reused = outcome.revoked_reason === 'rotated';
@@ -417,13 +453,26 @@ function verificationInvalid(): AppError {
   );
 }
 
-/** A fresh verification token (earlier unused ones stop working) and its message. */
-export async function renewVerification(deps: Deps, userId: string): Promise<{ email: EmailMessage; expiresAt: Date }> {
+/** The user asking for a new verification email: 409 when already verified. */
+export async function resendableUser(deps: Deps, userId: string): Promise<PublicUser> {
   const user = await findUser(deps, userId);
   if (user.email_verified_at) throw new AppError('ALREADY_VERIFIED', 'This email address is already verified.');
+  return user;
+}
+
+export function verificationExpiry(deps: Deps): Date {
+  return new Date(deps.clock.now().getTime() + VERIFICATION_TTL_MS);
+}
+
+/** A fresh verification token (earlier unused ones stop working) and its message. */
+export async function renewVerification(
+  deps: Deps,
+  userId: string,
+  address: string,
+  expiresAt: Date,
+): Promise<EmailMessage> {
   const now = deps.clock.now();
   const token = newOpaqueToken();
-  const expiresAt = new Date(now.getTime() + VERIFICATION_TTL_MS);
   await deps.db.batch([
     deps.db
       .update(emailVerificationTokens)
@@ -433,7 +482,7 @@ export async function renewVerification(deps: Deps, userId: string): Promise<{ e
       .insert(emailVerificationTokens)
       .values({ id: deps.ids.uuid(), userId, tokenHash: hashToken(token), expiresAt, createdAt: now }),
   ]);
-  return { email: verificationMessage(deps, user.email, token), expiresAt };
+  return verificationMessage(deps, address, token);
 }
 
 /**
