@@ -31,6 +31,9 @@ export const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export function createPostgresBackend(adminUrl: string, options: { dropCreatedOnClose?: boolean } = {}): SqlBackend {
   const admin = new URL(adminUrl);
   const adminPool = new pg.Pool({ connectionString: adminUrl, max: 2 });
+  // As for the database pools: an idle client that the server ends (a throwaway server stopping
+  // under a test's feet) must not become an uncaught exception; the next query reconnects.
+  adminPool.on('error', () => {});
   const pools = new Map<string, Promise<pg.Pool>>();
   const created = new Set<string>();
   let cloneQueue: Promise<void> = Promise.resolve();
