@@ -10,3 +10,6 @@ export const MAX_EXPORTED_TRASH = 10_000;
 export const MAX_EXPORTED_TASKS = MAX_LIVE_TASKS_PER_USER + MAX_EXPORTED_TRASH;
 /** Each exported task links to at most every category of the user. */
 export const MAX_EXPORTED_LINKS = MAX_EXPORTED_TASKS * MAX_CATEGORIES_PER_USER;
+
+/** The session list shows at most this many sessions, the most recently used first. */
+export const MAX_LISTED_SESSIONS = 1000;

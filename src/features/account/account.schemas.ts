@@ -8,6 +8,7 @@ import {
   MAX_EXPORTED_TASKS,
   MAX_EXPORTED_TRASH,
   MAX_LIVE_TASKS_PER_USER,
+  MAX_LISTED_SESSIONS,
 } from '../../lib/limits.ts';
 
 export const ChangePasswordSchema = z
@@ -37,7 +38,9 @@ export const SessionSchema = z
   })
   .openapi('Session');
 
-export const SessionListSchema = z.object({ items: z.array(SessionSchema).max(1000) }).openapi('SessionList');
+export const SessionListSchema = z
+  .object({ items: z.array(SessionSchema).max(MAX_LISTED_SESSIONS) })
+  .openapi('SessionList');
 
 export const AcceptedSchema = z.object({ status: z.literal('accepted') }).openapi('Accepted');
 

@@ -5,6 +5,7 @@ import { isoTimestamp } from '../../db/sql.ts';
 import type { EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
+import { MAX_LISTED_SESSIONS } from '../../lib/limits.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/password.ts';
 import { denyUser } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
@@ -153,7 +154,10 @@ export type SessionJson = {
   current: boolean;
 };
 
-/** One entry per live refresh-token family: when it began, when it was last used, and where. */
+/**
+ * One entry per live refresh-token family: when it began, when it was last used, and where. At most
+ * MAX_LISTED_SESSIONS, the most recently used first (the list schema's bound).
+ */
 export async function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<SessionJson[]> {
   const now = deps.clock.now();
   const result = await deps.db.execute<SessionJson>(sql`
@@ -168,7 +172,8 @@ export async function listSessions(deps: Deps, userId: string, currentSessionId:
        and exists (select 1 from refresh_tokens live where live.family_id = r.family_id and live.revoked_at is null
                      and live.expires_at > ${now} and live.family_expires_at > ${now})
      group by r.family_id
-     order by max(coalesce(r.last_used_at, r.created_at)) desc`);
+     order by max(coalesce(r.last_used_at, r.created_at)) desc
+     limit ${MAX_LISTED_SESSIONS}`);
   return result.rows;
 }
 
