@@ -336,3 +336,35 @@ describe('deleting an account removes its Upstash data (issue 12, item 8)', () =
     expect(await keysContaining(app, user.userId)).toEqual([`revoked:user:${user.userId}`]);
   });
 });
+
+describe("a deleted user's access token (issue 12, item 11)", () => {
+  it('answers 401, never 500, also when Upstash is down (the denylist cannot answer)', async () => {
+    const app = await setupTestApp({ env: { UPSTASH_TIMEOUT_MS: '300' } });
+    const user = await register(app);
+    const other = await register(app);
+    const task = await (
+      await app.request('/api/v1/tasks', json({ title: 'Theirs' }, bearer(other.accessToken)))
+    ).json<{ id: string }>();
+    await app.sql`delete from users where id = ${user.userId}`;
+    await app.fault({ upstash: 'down' });
+    try {
+      const attempts: [string, RequestInit][] = [
+        ['/api/v1/tasks', json({ title: 'After deletion' }, bearer(user.accessToken))],
+        ['/api/v1/categories', json({ name: 'After deletion' }, bearer(user.accessToken))],
+        ['/api/v1/auth/me', bearer(user.accessToken)],
+        ['/api/v1/account/export', bearer(user.accessToken)],
+        ['/api/v1/auth/resend-verification', bearer(user.accessToken, { method: 'POST' })],
+        [`/api/v1/tasks/${task.id}`, json({ title: 'x', version: 1 }, bearer(user.accessToken, { method: 'PATCH' }))],
+      ];
+      for (const [path, init] of attempts) {
+        const res = await app.request(path, init);
+        expect(res.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(500);
+      }
+      const created = await app.request('/api/v1/tasks', json({ title: 'After deletion' }, bearer(user.accessToken)));
+      expect(created.status).toBe(401);
+      expect(created.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    } finally {
+      await app.fault({ upstash: 'none' });
+    }
+  });
+});
