@@ -1,7 +1,9 @@
 import type { Hook } from '@hono/zod-openapi';
 import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { eq } from 'drizzle-orm';
 import type { AppEnv } from '../app-env.ts';
+import { users } from '../db/schema.ts';
 import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
 import { describeError, log } from '../lib/log.ts';
 import { problemBody, problemResponse } from '../lib/problem.ts';
@@ -25,7 +27,7 @@ function context(c: Context<AppEnv>) {
  * words (hono's messages can echo a token), and anything else logged and answered 500 with nothing
  * of its internals.
  */
-export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+export const handleError: ErrorHandler<AppEnv> = async (error, c) => {
   const carried = c.get('rateLimitHeaders') ?? {};
   if (error instanceof AppError) {
     return problemResponse(
@@ -36,6 +38,14 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof HTTPException && error.status < 500) {
     const [code, detail] = fromHttpException(error);
     return problemResponse(problemBody(code, detail, context(c)), { ...carried, ...challenge(code) });
+  }
+  if (await userVanished(c, error)) {
+    // A valid access token of a deleted user, past a denylist that could not answer (Upstash
+    // down): a write found no user row. Not a server error: the caller is not authenticated.
+    return problemResponse(problemBody('UNAUTHENTICATED', 'The account no longer exists.', context(c)), {
+      ...carried,
+      ...BEARER_CHALLENGE,
+    });
   }
   if (databaseUnavailable(error)) {
     log('error', 'database unavailable', {
@@ -71,6 +81,30 @@ function databaseUnavailable(error: unknown): boolean {
       return typeof code !== 'string' || /^(08|53|57P)/.test(code);
     }
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+  }
+  return false;
+}
+
+/**
+ * An integrity violation (SQLSTATE class 23: a foreign key to the user, or a not-null user-derived
+ * value) in an authenticated request whose user row is gone. Only this error path pays the extra
+ * lookup; if it fails too, the error stays a 500.
+ */
+async function userVanished(c: Context<AppEnv>, error: unknown): Promise<boolean> {
+  const userId = c.get('userId');
+  if (!userId || !integrityViolation(error)) return false;
+  try {
+    const [user] = await c.get('deps').db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
+    return user === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function integrityViolation(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && code.startsWith('23')) return true;
   }
   return false;
 }

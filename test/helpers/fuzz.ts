@@ -52,6 +52,8 @@ export async function sendWithin(
  * A digest of every row of every table in the test database (tables read from the catalogue, so a
  * new migration's tables count without touching this): equal digests, nothing written.
  */
+const ROW = `(to_jsonb(r) - 'failed_login_count' - 'locked_until')::text`;
+
 export async function databaseDigester(app: TestApp): Promise<() => Promise<string>> {
   const tables = await app.sql`
     select table_name as name from information_schema.tables
@@ -59,7 +61,8 @@ export async function databaseDigester(app: TestApp): Promise<() => Promise<stri
   expect(tables.length).toBeGreaterThan(0);
   const parts = tables.map(
     ({ name }) =>
-      `'${name}:' || coalesce((select md5(string_agg(r::text, ',' order by r::text)) from "${name}" r), '-')`,
+      // The lockout's bookkeeping is left out: a refused password check counts by design (0014).
+      `'${name}:' || coalesce((select md5(string_agg(${ROW}, ',' order by ${ROW})) from "${name}" r), '-')`,
   );
   const query = `select ${parts.join(" || ' ' || ")} as digest`;
   return async () => {

@@ -1,3 +1,4 @@
+import { Redis } from '@upstash/redis/cloudflare';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashToken } from '../../src/lib/tokens.ts';
 import { bearer, PASSWORD, register, uniqueEmail } from '../helpers/auth.ts';
@@ -293,5 +294,77 @@ describe('at most 3 emails per address per hour, whoever asks (issue 12, item 6)
     const last = (await app.outbox(user.email)).filter((m) => m.kind === 'verify-email').at(-1);
     const token = /code in the app: ([A-Za-z0-9_-]{43})/.exec(last?.text ?? '')?.[1] ?? '';
     expect((await app.request('/api/v1/auth/verify-email', json({ token }))).status).toBe(200);
+  });
+});
+
+/** Every key in the stand-in's Redis whose name contains `needle` (the keyspace is shared by test files). */
+async function keysContaining(app: TestApp, needle: string): Promise<string[]> {
+  const redis = new Redis({ url: app.env.UPSTASH_REDIS_REST_URL, token: app.env.UPSTASH_REDIS_REST_TOKEN ?? '' });
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, { match: `*${needle}*`, count: 1000 });
+    found.push(...keys);
+    cursor = String(next);
+  } while (cursor !== '0');
+  return found.sort();
+}
+
+describe('deleting an account removes its Upstash data (issue 12, item 8)', () => {
+  it('no cached read, Idempotency-Key record, counter or rate-limit key of the user is left; only the denylist entry', async () => {
+    const app = await setupTestApp();
+    const user = await register(app);
+    const created = await app.request(
+      '/api/v1/tasks',
+      json(
+        { title: 'Secret plan for the surprise party' },
+        bearer(user.accessToken, { headers: { 'Idempotency-Key': 'k-1' } }),
+      ),
+    );
+    expect(created.status).toBe(201);
+    const { id } = await created.json<{ id: string }>();
+    expect((await app.request(`/api/v1/tasks/${id}`, bearer(user.accessToken))).status).toBe(200);
+    expect((await app.request('/api/v1/tasks?limit=5', bearer(user.accessToken))).status).toBe(200);
+    expect((await keysContaining(app, user.userId)).length).toBeGreaterThan(2);
+
+    const deleted = await app.request(
+      '/api/v1/account',
+      json({ password: PASSWORD }, bearer(user.accessToken, { method: 'DELETE' })),
+    );
+    expect(deleted.status).toBe(204);
+    // The denylist entry stays (it is what refuses the user's access tokens for their last minutes).
+    expect(await keysContaining(app, user.userId)).toEqual([`revoked:user:${user.userId}`]);
+  });
+});
+
+describe("a deleted user's access token (issue 12, item 11)", () => {
+  it('answers 401, never 500, also when Upstash is down (the denylist cannot answer)', async () => {
+    const app = await setupTestApp({ env: { UPSTASH_TIMEOUT_MS: '300' } });
+    const user = await register(app);
+    const other = await register(app);
+    const task = await (
+      await app.request('/api/v1/tasks', json({ title: 'Theirs' }, bearer(other.accessToken)))
+    ).json<{ id: string }>();
+    await app.sql`delete from users where id = ${user.userId}`;
+    await app.fault({ upstash: 'down' });
+    try {
+      const attempts: [string, RequestInit][] = [
+        ['/api/v1/tasks', json({ title: 'After deletion' }, bearer(user.accessToken))],
+        ['/api/v1/categories', json({ name: 'After deletion' }, bearer(user.accessToken))],
+        ['/api/v1/auth/me', bearer(user.accessToken)],
+        ['/api/v1/account/export', bearer(user.accessToken)],
+        ['/api/v1/auth/resend-verification', bearer(user.accessToken, { method: 'POST' })],
+        [`/api/v1/tasks/${task.id}`, json({ title: 'x', version: 1 }, bearer(user.accessToken, { method: 'PATCH' }))],
+      ];
+      for (const [path, init] of attempts) {
+        const res = await app.request(path, init);
+        expect(res.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(500);
+      }
+      const created = await app.request('/api/v1/tasks', json({ title: 'After deletion' }, bearer(user.accessToken)));
+      expect(created.status).toBe(401);
+      expect(created.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    } finally {
+      await app.fault({ upstash: 'none' });
+    }
   });
 });

@@ -45,6 +45,8 @@ export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async
 };
 
 export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
-  await account.deleteAccount(c.get('deps'), currentUserId(c), c.req.valid('json').password);
+  await account.deleteAccount(c.get('deps'), currentUserId(c), c.req.valid('json').password, (work) => {
+    afterResponse(c, work);
+  });
   return c.body(null, 204);
 };

@@ -8,6 +8,7 @@ import { describeError, log } from '../../lib/log.ts';
 import { MAX_LISTED_SESSIONS } from '../../lib/limits.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/password.ts';
 import { denyUser } from '../../lib/revocation.ts';
+import { purgeUserData } from '../../lib/user-data.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
 import { claimPasswordCheck, releaseClaim, type Claim } from '../auth/lockout.ts';
@@ -206,9 +207,16 @@ export function exportAccount(deps: Deps, userId: string): Promise<ReadableStrea
 
 /**
  * Deletes the user and, by cascade, every row of theirs, in one statement. Their tokens stop
- * working at once: refresh tokens are gone with the rows, access tokens are denied by user.
+ * working at once: refresh tokens are gone with the rows, access tokens are denied by user. Their
+ * Upstash data (cached reads, Idempotency-Key records, rate-limit windows) goes in `defer`, after
+ * the response: finding it walks the keyspace (src/lib/user-data.ts).
  */
-export async function deleteAccount(deps: Deps, userId: string, password: string): Promise<void> {
+export async function deleteAccount(
+  deps: Deps,
+  userId: string,
+  password: string,
+  defer: (work: () => Promise<unknown>) => void = () => undefined,
+): Promise<void> {
   await checkPassword(deps, userId, password);
   const deleted = await deps.db.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
   if (deleted.length === 0) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
@@ -217,4 +225,11 @@ export async function deleteAccount(deps: Deps, userId: string, password: string
   } catch (error) {
     log('error', "could not deny a deleted user's tokens", { error: describeError(error) });
   }
+  defer(() =>
+    purgeUserData(deps.redis, userId).catch((error: unknown) => {
+      // The cached entries and rate-limit windows expire on their own (5 minutes, 2 minutes);
+      // Idempotency-Key records after 24 h.
+      log('error', "could not remove a deleted user's Upstash data", { error: describeError(error) });
+    }),
+  );
 }
