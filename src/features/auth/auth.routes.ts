@@ -19,6 +19,7 @@ const publicRoute = { tags: ['Auth'], security: [], middleware: [rateLimitByIp()
 const userRoute = { tags: ['Auth'], middleware: [requireAuth(), rateLimitByUser()] };
 
 export const register = createRoute({
+  operationId: 'register',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/register',
@@ -36,6 +37,7 @@ export const register = createRoute({
 });
 
 export const login = createRoute({
+  operationId: 'login',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/login',
@@ -52,6 +54,7 @@ export const login = createRoute({
 });
 
 export const refresh = createRoute({
+  operationId: 'refresh',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/refresh',
@@ -69,6 +72,7 @@ export const refresh = createRoute({
 });
 
 export const logout = createRoute({
+  operationId: 'logout',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/logout',
@@ -79,6 +83,7 @@ export const logout = createRoute({
 });
 
 export const logoutAll = createRoute({
+  operationId: 'logoutAll',
   ...userRoute,
   method: 'post',
   path: '/api/v1/auth/logout-all',
@@ -87,6 +92,7 @@ export const logoutAll = createRoute({
 });
 
 export const me = createRoute({
+  operationId: 'me',
   ...userRoute,
   method: 'get',
   path: '/api/v1/auth/me',
@@ -95,6 +101,7 @@ export const me = createRoute({
 });
 
 export const verifyEmail = createRoute({
+  operationId: 'verifyEmail',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/verify-email',
@@ -108,6 +115,7 @@ export const verifyEmail = createRoute({
 });
 
 export const resendVerification = createRoute({
+  operationId: 'resendVerification',
   ...userRoute,
   method: 'post',
   path: '/api/v1/auth/resend-verification',

@@ -19,6 +19,7 @@ const invalidatingRoute = {
 };
 
 export const createCategory = createRoute({
+  operationId: 'createCategory',
   tags: ['Categories'],
   middleware: [requireAuth(), idempotencyKey(), rateLimitByUser(), requireVerifiedEmail(), replayIdempotent()],
   method: 'post',
@@ -33,6 +34,7 @@ export const createCategory = createRoute({
 });
 
 export const listCategories = createRoute({
+  operationId: 'listCategories',
   ...userRoute,
   method: 'get',
   path: '/api/v1/categories',
@@ -44,6 +46,7 @@ export const listCategories = createRoute({
 });
 
 export const deleteCategory = createRoute({
+  operationId: 'deleteCategory',
   ...invalidatingRoute,
   method: 'delete',
   path: '/api/v1/categories/{cat_id}',
