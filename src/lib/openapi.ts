@@ -9,18 +9,56 @@ import { int32, timestamp } from './schemas.ts';
  */
 export const ProblemSchema = z
   .object({
-    type: z.string().max(200).openapi({ description: 'A URI naming the kind of problem', examples: ['tag:edgetask,2026:problem:validation-failed'] }),
-    title: z.string().max(200).openapi({ description: 'A short summary of the kind of problem', examples: ['The request is not valid'] }),
+    type: z
+      .string()
+      .max(200)
+      .openapi({
+        description: 'A URI naming the kind of problem',
+        examples: ['tag:edgetask,2026:problem:validation-failed'],
+      }),
+    title: z
+      .string()
+      .max(200)
+      .openapi({ description: 'A short summary of the kind of problem', examples: ['The request is not valid'] }),
     status: int32(400, 599).openapi({ description: 'The HTTP status code', examples: [400] }),
-    detail: z.string().max(2000).openapi({ description: 'What went wrong this time, for a human', examples: ['One or more fields are invalid.'] }),
-    instance: z.string().max(2000).openapi({ description: 'The path of the request', examples: ['/api/v1/tasks'] }),
-    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ description: 'A stable code for programs to branch on', examples: ['VALIDATION_FAILED'] }),
-    request_id: z.string().max(255).openapi({ description: 'The X-Request-ID of the request: quote it when reporting a problem', examples: ['01J9Z6W3Q4X5Y6Z7A8B9C0D1E2'] }),
+    detail: z
+      .string()
+      .max(2000)
+      .openapi({
+        description: 'What went wrong this time, for a human',
+        examples: ['One or more fields are invalid.'],
+      }),
+    instance: z
+      .string()
+      .max(2000)
+      .openapi({ description: 'The path of the request', examples: ['/api/v1/tasks'] }),
+    code: z
+      .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+      .openapi({ description: 'A stable code for programs to branch on', examples: ['VALIDATION_FAILED'] }),
+    request_id: z
+      .string()
+      .max(255)
+      .openapi({
+        description: 'The X-Request-ID of the request: quote it when reporting a problem',
+        examples: ['01J9Z6W3Q4X5Y6Z7A8B9C0D1E2'],
+      }),
     errors: z
       .array(
         z.object({
-          pointer: z.string().max(500).openapi({ description: 'JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)', examples: ['/body/title'] }),
-          message: z.string().max(500).openapi({ description: 'What is wrong with it', examples: ['Too small: expected string to have >=3 characters'] }),
+          pointer: z
+            .string()
+            .max(500)
+            .openapi({
+              description: 'JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)',
+              examples: ['/body/title'],
+            }),
+          message: z
+            .string()
+            .max(500)
+            .openapi({
+              description: 'What is wrong with it',
+              examples: ['Too small: expected string to have >=3 characters'],
+            }),
         }),
       )
       .max(100)
@@ -329,12 +367,11 @@ function tidyParameter(parameter: Parameter): void {
   if (!schema) return;
   if (schema.description !== undefined && schema.description === parameter.description) delete schema.description;
   if (parameter.required || schema.default !== undefined) return;
-  const values = (schema.examples as unknown[] | undefined) ?? (schema.enum as unknown[] | undefined)?.slice(0, 1) ?? [];
+  const values =
+    (schema.examples as unknown[] | undefined) ?? (schema.enum as unknown[] | undefined)?.slice(0, 1) ?? [];
   if (values.length === 0) return;
   delete schema.examples;
-  parameter.examples = Object.fromEntries(
-    values.map((value) => [String(value), { value, 'x-disabled': true }]),
-  );
+  parameter.examples = Object.fromEntries(values.map((value) => [String(value), { value, 'x-disabled': true }]));
 }
 
 /** Names of the shared problem responses (`components.responses`), by status. */
@@ -374,7 +411,7 @@ function shareErrorResponses(document: Document): void {
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
       const base = RESPONSE_NAMES[Number(status)];
       if (!base || '$ref' in response) continue;
-      const schema = (response.content?.[PROBLEM_CONTENT_TYPE] as { schema?: Schema } | undefined)?.schema;
+      const schema = response.content?.[PROBLEM_CONTENT_TYPE]?.schema;
       if (schema?.$ref !== '#/components/schemas/Problem' || Object.keys(response.content ?? {}).length !== 1) continue;
       const headers = response.headers ?? {};
       const name = `${base}${'RateLimit' in headers && status !== '429' ? 'RateLimited' : ''}${'WWW-Authenticate' in headers ? 'WithChallenge' : ''}`;
@@ -391,7 +428,8 @@ function shareErrorResponses(document: Document): void {
     shared[name] = response;
     for (const responses of uses)
       for (const [status, candidate] of Object.entries(responses))
-        if (JSON.stringify(candidate) === JSON.stringify(response)) responses[status] = { $ref: `#/components/responses/${name}` };
+        if (JSON.stringify(candidate) === JSON.stringify(response))
+          responses[status] = { $ref: `#/components/responses/${name}` };
   }
   if (Object.keys(shared).length > 0)
     (document.components as Record<string, unknown>).responses = {

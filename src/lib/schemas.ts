@@ -49,7 +49,10 @@ export function uuid() {
 
 /** A timestamp as the API writes it: RFC 3339 in UTC with milliseconds (src/db/sql.ts), 24 characters. */
 export function timestamp() {
-  return z.iso.datetime().max(24).openapi({ examples: ['2026-11-27T12:00:00.000Z'] });
+  return z.iso
+    .datetime()
+    .max(24)
+    .openapi({ examples: ['2026-11-27T12:00:00.000Z'] });
 }
 
 /**

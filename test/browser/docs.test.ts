@@ -68,7 +68,11 @@ describe.skipIf(!target)('/docs in Chromium', () => {
     const registered = await fetch(`${worker.url}/api/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: `docs.${Date.now()}@example.com`, password: 'correct horse 42', full_name: 'Docs' }),
+      body: JSON.stringify({
+        email: `docs.${Date.now()}@example.com`,
+        password: 'correct horse 42',
+        full_name: 'Docs',
+      }),
     });
     expect(registered.status).toBe(201);
     const { access_token: token } = (await registered.json()) as { access_token: string };
@@ -79,10 +83,10 @@ describe.skipIf(!target)('/docs in Chromium', () => {
       body: JSON.stringify({ title: 'Read the docs', priority: 'low' }),
     });
     expect(created.status).toBe(201);
-    const document = (await (await fetch(`${worker.url}/openapi.json`)).json()) as {
+    const openapi = (await (await fetch(`${worker.url}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { summary: string }>>;
     };
-    const summaries = Object.values(document.paths).flatMap((item) => Object.values(item).map((op) => op.summary));
+    const summaries = Object.values(openapi.paths).flatMap((item) => Object.values(item).map((op) => op.summary));
 
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });

@@ -67,7 +67,12 @@ export async function startWorkerOverHttp(): Promise<RunningWorker> {
         EMAIL_OUTBOX_URL: `${standIns.neonUrl}/_control/outbox?ns=browser`,
         PASSWORD_HASH_ROUNDS: '1',
       },
-      experimental: { disableExperimentalWarning: true, disableDevRegistry: true, watch: false, showInteractiveDevSession: false },
+      experimental: {
+        disableExperimentalWarning: true,
+        disableDevRegistry: true,
+        watch: false,
+        showInteractiveDevSession: false,
+      },
     });
     return {
       url: `http://127.0.0.1:${worker.port}`,

@@ -1,6 +1,11 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
+import * as accountRoutes from '../../src/features/account/account.routes.ts';
+import * as authRoutes from '../../src/features/auth/auth.routes.ts';
+import * as categoriesRoutes from '../../src/features/categories/categories.routes.ts';
+import * as healthRoutes from '../../src/features/health/health.routes.ts';
+import * as tasksRoutes from '../../src/features/tasks/tasks.routes.ts';
 
 /**
  * The generated document checked against the OpenAPI 3.1 specification by a maintained validator
@@ -95,9 +100,17 @@ describe('the document for client generators', () => {
   };
 
   it('names every operation after its route constant', async () => {
-    const routeModules = import.meta.glob<Record<string, unknown>>('../../src/features/*/*.routes.ts', { eager: true });
-    const routes = Object.values(routeModules).flatMap((module) =>
-      Object.entries(module).filter(([, value]) => typeof value === 'object' && value && 'path' in value && 'method' in value),
+    const routeModules: Record<string, unknown>[] = [
+      accountRoutes,
+      authRoutes,
+      categoriesRoutes,
+      healthRoutes,
+      tasksRoutes,
+    ];
+    const routes = routeModules.flatMap((module) =>
+      Object.entries(module).filter(
+        ([, value]) => typeof value === 'object' && value && 'path' in value && 'method' in value,
+      ),
     );
     expect(routes.length).toBeGreaterThanOrEqual(30);
     for (const [name, route] of routes) expect((route as { operationId?: string }).operationId, name).toBe(name);
@@ -118,12 +131,14 @@ describe('the document for client generators', () => {
     for (const [path, item] of Object.entries(doc.paths))
       for (const [method, operation] of Object.entries(item))
         for (const parameter of operation.parameters ?? [])
-          if (!parameter.description) problems.push(`${method} ${path}: parameter ${String(parameter.name)} has no description`);
+          if (!parameter.description)
+            problems.push(`${method} ${path}: parameter ${String(parameter.name)} has no description`);
     const visit = (node: unknown, where: string): void => {
       if (!node || typeof node !== 'object') return;
       if (Array.isArray(node)) return node.forEach((child, i) => visit(child, `${where}[${i}]`));
       const object = node as Record<string, unknown>;
-      if ('example' in object && !where.endsWith('.examples')) problems.push(`${where}: \`example\` (use \`examples\`)`);
+      if ('example' in object && !where.endsWith('.examples'))
+        problems.push(`${where}: \`example\` (use \`examples\`)`);
       if (object.properties && typeof object.properties === 'object' && !where.endsWith('.properties'))
         for (const [name, property] of Object.entries(object.properties as Record<string, Record<string, unknown>>)) {
           // A bare $ref is described by the component it names.

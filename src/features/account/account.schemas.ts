@@ -37,7 +37,11 @@ export const SessionSchema = z
     id: uuid().openapi({ description: 'The session id' }),
     created_at: timestamp().openapi({ description: 'When the session started (the login)' }),
     last_used_at: timestamp().openapi({ description: 'When its refresh token was last used' }),
-    user_agent: z.string().max(200).nullable().openapi({ description: 'The User-Agent of the login, cut to 200 characters' }),
+    user_agent: z
+      .string()
+      .max(200)
+      .nullable()
+      .openapi({ description: 'The User-Agent of the login, cut to 200 characters' }),
     location: z.string().max(200).nullable().openapi({ description: 'City and country as Cloudflare saw the login' }),
     current: z.boolean().openapi({ description: 'The session of the token making this request' }),
   })
@@ -48,7 +52,9 @@ export const SessionListSchema = z
   .openapi('SessionList');
 
 export const AcceptedSchema = z
-  .object({ status: z.literal('accepted').openapi({ description: 'Taken; the outcome is not told (no account enumeration)' }) })
+  .object({
+    status: z.literal('accepted').openapi({ description: 'Taken; the outcome is not told (no account enumeration)' }),
+  })
   .openapi('Accepted');
 
 const ExportCategorySchema = z

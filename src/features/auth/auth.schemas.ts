@@ -38,7 +38,9 @@ export const RefreshBodySchema = z
   .openapi('RefreshRequest');
 
 export const LogoutBodySchema = z
-  .strictObject({ refresh_token: OpaqueTokenSchema.openapi({ description: 'The refresh token of the session to end' }) })
+  .strictObject({
+    refresh_token: OpaqueTokenSchema.openapi({ description: 'The refresh token of the session to end' }),
+  })
   .openapi('LogoutRequest');
 
 export const VerifyEmailBodySchema = z
@@ -51,7 +53,9 @@ export const UserSchema = z
     email: z.email().max(254).openapi({ description: 'The email address, lower-cased' }),
     full_name: z.string().max(100).openapi({ description: 'The name given at registration' }),
     is_active: z.boolean().openapi({ description: 'True once the email address is verified' }),
-    email_verified_at: timestamp().nullable().openapi({ description: 'When the email address was verified; null until then' }),
+    email_verified_at: timestamp()
+      .nullable()
+      .openapi({ description: 'When the email address was verified; null until then' }),
     created_at: timestamp().openapi({ description: 'When the account was created' }),
     updated_at: timestamp().openapi({ description: 'When the account last changed' }),
   })
@@ -61,7 +65,9 @@ export const TokenPairSchema = z
   .object({
     access_token: z.string().max(4096).openapi({ description: 'JWT, 15 minutes' }),
     refresh_token: z.string().max(200).openapi({ description: 'Opaque; rotates on every refresh' }),
-    token_type: z.literal('Bearer').openapi({ description: 'Send the access token as `Authorization: Bearer <token>`' }),
+    token_type: z
+      .literal('Bearer')
+      .openapi({ description: 'Send the access token as `Authorization: Bearer <token>`' }),
     expires_in: int32(1, 900).openapi({ description: 'Seconds until the access token expires' }),
   })
   .openapi('TokenPair');

@@ -5,7 +5,10 @@ import { timestamp } from '../../lib/schemas.ts';
 export const HealthSchema = z
   .object({
     status: z.literal('ok').openapi({ description: 'Always `ok`: the Worker answers' }),
-    version: z.string().max(50).openapi({ description: 'The deployed API version', examples: ['0.1.0'] }),
+    version: z
+      .string()
+      .max(50)
+      .openapi({ description: 'The deployed API version', examples: ['0.1.0'] }),
     time: timestamp().openapi({ description: "The Worker's clock" }),
   })
   .openapi('Health');
@@ -22,7 +25,9 @@ const ChecksSchema = z
   .object({ database: DependencyCheckSchema, cache: DependencyCheckSchema })
   .openapi({ description: 'One check per dependency: Neon (database) and Upstash (cache)' });
 
-export const ReadinessSchema = z.object({ status: z.literal('ready').openapi({ description: 'Every dependency answered' }), checks: ChecksSchema }).openapi('Readiness');
+export const ReadinessSchema = z
+  .object({ status: z.literal('ready').openapi({ description: 'Every dependency answered' }), checks: ChecksSchema })
+  .openapi('Readiness');
 
 /** The 503 of the readiness probe: a problem that names every check. */
 export const NotReadySchema = z

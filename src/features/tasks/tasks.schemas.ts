@@ -84,11 +84,13 @@ export const ListTasksQuerySchema = z
           'for the whole walk appears exactly once, whatever is added or deleted meanwhile; one added later appears ' +
           'only if it sorts after the pages already read.',
       }),
-    q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
-      description:
-        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing.',
-      examples: ['quarterly report'],
-    }),
+    q: text(1, SEARCH_MAX_LENGTH)
+      .optional()
+      .openapi({
+        description:
+          'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing.',
+        examples: ['quarterly report'],
+      }),
     status: z.enum(TASK_STATUSES).optional().openapi({ description: 'Only tasks with this status' }),
     priority: z.enum(TASK_PRIORITIES).optional().openapi({ description: 'Only tasks with this priority' }),
     due_from: storableTimestamp().optional().openapi({ description: 'Only tasks due at or after this instant' }),
@@ -134,7 +136,9 @@ export const TaskSchema = z
     created_at: timestamp().openapi({ description: 'When it was created' }),
     updated_at: timestamp().openapi({ description: 'When it last changed' }),
     deleted_at: timestamp().nullable().openapi({ description: 'When it went to the trash; null when it is not there' }),
-    version: int32(1).openapi({ description: 'Increments on every change: send it back to update (optimistic locking)' }),
+    version: int32(1).openapi({
+      description: 'Increments on every change: send it back to update (optimistic locking)',
+    }),
     categories: z.array(CategoryRefSchema).max(100).openapi({ description: 'Its categories' }),
   })
   .openapi('Task', { description: 'A task with its categories' });
@@ -165,7 +169,13 @@ export const RestoreTaskSchema = z
 
 export const TrashQuerySchema = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ description: 'Page number', format: 'int32' }),
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'Tasks per page', format: 'int32' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ description: 'Tasks per page', format: 'int32' }),
 });
 
 export const TrashPageSchema = z
