@@ -1101,7 +1101,7 @@ export interface components {
        * @default medium
        * @enum {string}
        */
-      priority: 'low' | 'medium' | 'high' | 'urgent';
+      priority?: 'low' | 'medium' | 'high' | 'urgent';
     };
     TaskPage: {
       /** @description The tasks of this page */
@@ -1284,7 +1284,7 @@ export interface components {
        * @default #6B7280
        * @example #2563EB
        */
-      color: string;
+      color?: string;
     };
     CategoryList: {
       /** @description Your categories */

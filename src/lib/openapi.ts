@@ -349,6 +349,8 @@ export function finalizeDocument(generated: Document): Document {
         for (const media of Object.values(response.content ?? {})) closeObjects(media.schema, document, seen);
       }
       for (const parameter of operation?.parameters ?? []) tidyParameter(parameter);
+      const body = (operation as { requestBody?: Response } | undefined)?.requestBody;
+      for (const media of Object.values(body?.content ?? {})) optionalDefaults(media.schema, document);
     }
   }
   shareErrorResponses(document);
@@ -372,6 +374,18 @@ function tidyParameter(parameter: Parameter): void {
   if (values.length === 0) return;
   delete schema.examples;
   parameter.examples = Object.fromEntries(values.map((value) => [String(value), { value, 'x-disabled': true }]));
+}
+
+/**
+ * A request member with a default may be left out: zod-openapi lists it as required (the parsed
+ * value always has it), which makes generated clients demand it. Request bodies only.
+ */
+function optionalDefaults(schema: Schema | undefined, document: Document): void {
+  const name = typeof schema?.$ref === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(schema.$ref)?.[1] : undefined;
+  const target = (name ? document.components?.schemas?.[name] : schema) as Schema | undefined;
+  const properties = target?.properties as Record<string, Schema> | undefined;
+  if (!target || !properties || !Array.isArray(target.required)) return;
+  target.required = (target.required as string[]).filter((key) => properties[key]?.default === undefined);
 }
 
 /** Names of the shared problem responses (`components.responses`), by status. */

@@ -36,6 +36,9 @@ describe('the generated TypeScript client', () => {
       headers,
       body: { title: 'Generated clients are typed', priority: 'high' },
     });
+    // Members with a default may be left out (priority: medium).
+    const defaulted = await api.POST('/api/v1/tasks', { headers, body: { title: 'Defaults apply' } });
+    expect(defaulted.data?.priority).toBe('medium');
     expect(created.response.status).toBe(201);
     const task = created.data!;
     expectTypeOf(task).toEqualTypeOf<Schema<'Task'>>();
