@@ -31,6 +31,9 @@ export const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export function createPostgresBackend(adminUrl: string, options: { dropCreatedOnClose?: boolean } = {}): SqlBackend {
   const admin = new URL(adminUrl);
   const adminPool = new pg.Pool({ connectionString: adminUrl, max: 2 });
+  // An idle connection ended by the server (a throwaway PostgreSQL stopping at teardown: 57P01) must
+  // not crash the process; the next query reconnects or fails on its own. As the database pools do.
+  adminPool.on('error', () => {});
   const pools = new Map<string, Promise<pg.Pool>>();
   const created = new Set<string>();
   let cloneQueue: Promise<void> = Promise.resolve();
