@@ -34,6 +34,17 @@ export default defineConfig({
         },
       },
       {
+        // /docs in a real browser (Chromium from the OS), against `wrangler dev` and the stand-ins.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // The Worker, inside workerd, against the stand-ins started by the global setup.
         plugins: [
           cloudflareTest(({ inject }) => {

@@ -80,7 +80,7 @@ export function createApp(options: AppOptions = {}) {
       'Access token from /api/v1/auth/login or /api/v1/auth/register (15 minutes). A JWS following RFC8725 (JWT Best Current Practices): HS256 only, pinned (the token never chooses the algorithm; `none` is refused), keys chosen by `kid`, secrets of 32+ characters, `iss`, `aud`, `exp` and `iat` always checked (docs/decisions/0005-access-tokens.md).',
   });
   app.get('/openapi.json', (c) => c.json(openApiDocument(app, new URL(c.req.url).origin, c.env.APP_ENV)));
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edgetask API reference' }));
+  app.get('/docs', Scalar(docsPage));
 
   app.notFound((c) => handleError(new AppError('NOT_FOUND', `There is nothing at ${c.req.path}.`), c));
   app.onError(handleError);
@@ -88,6 +88,28 @@ export function createApp(options: AppOptions = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Where the docs page loads the API reference's script: a static asset (wrangler.toml [assets]). */
+export const DOCS_SCRIPT = '/docs/assets/api-reference.js';
+
+/**
+ * The docs page's Scalar configuration. Its script comes from this Worker, not a CDN, and both
+ * script tags carry the CSP nonce, so /docs works offline under a nonce-only CSP
+ * (docs/decisions/0018-docs-offline-under-csp.md). Nothing else leaves the origin: no web fonts
+ * (fonts.scalar.com), no telemetry.
+ */
+function docsPage(c: Context<AppEnv>) {
+  return {
+    url: '/openapi.json',
+    pageTitle: 'edgetask API reference',
+    cdn: DOCS_SCRIPT,
+    nonce: c.get('secureHeadersNonce'),
+    withDefaultFonts: false,
+    telemetry: false,
+    favicon: '/favicon.svg',
+    defaultOpenAllTags: true,
+  };
+}
 
 /** APP_ENV as the server's description says it (OWASP API9: name each server's environment). */
 const ENVIRONMENTS: Record<string, string> = {
@@ -114,6 +136,7 @@ function documentConfig(origin: string, appEnv = 'production'): Parameters<App['
       version,
       description:
         'Task management at the edge: accounts, tasks, categories. Errors are RFC 9457 problem details (application/problem+json) with a stable `code` and the `request_id`.',
+      contact: { name: 'edgetask maintainers', email: 'api@edgetask.invalid' },
       license: { name: 'UNLICENSED' },
     },
     servers: [

@@ -9,18 +9,56 @@ import { int32, timestamp } from './schemas.ts';
  */
 export const ProblemSchema = z
   .object({
-    type: z.string().max(200).openapi({ example: 'tag:edgetask,2026:problem:validation-failed' }),
-    title: z.string().max(200).openapi({ example: 'The request is not valid' }),
-    status: int32(400, 599).openapi({ example: 400 }),
-    detail: z.string().max(2000).openapi({ example: 'One or more fields are invalid.' }),
-    instance: z.string().max(2000).openapi({ example: '/api/v1/tasks' }),
-    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ example: 'VALIDATION_FAILED' }),
-    request_id: z.string().max(255).openapi({ example: '01J9Z6W3Q4X5Y6Z7A8B9C0D1E2' }),
+    type: z
+      .string()
+      .max(200)
+      .openapi({
+        description: 'A URI naming the kind of problem',
+        examples: ['tag:edgetask,2026:problem:validation-failed'],
+      }),
+    title: z
+      .string()
+      .max(200)
+      .openapi({ description: 'A short summary of the kind of problem', examples: ['The request is not valid'] }),
+    status: int32(400, 599).openapi({ description: 'The HTTP status code', examples: [400] }),
+    detail: z
+      .string()
+      .max(2000)
+      .openapi({
+        description: 'What went wrong this time, for a human',
+        examples: ['One or more fields are invalid.'],
+      }),
+    instance: z
+      .string()
+      .max(2000)
+      .openapi({ description: 'The path of the request', examples: ['/api/v1/tasks'] }),
+    code: z
+      .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+      .openapi({ description: 'A stable code for programs to branch on', examples: ['VALIDATION_FAILED'] }),
+    request_id: z
+      .string()
+      .max(255)
+      .openapi({
+        description: 'The X-Request-ID of the request: quote it when reporting a problem',
+        examples: ['01J9Z6W3Q4X5Y6Z7A8B9C0D1E2'],
+      }),
     errors: z
       .array(
         z.object({
-          pointer: z.string().max(500).openapi({ example: '/body/title' }),
-          message: z.string().max(500).openapi({ example: 'Too small: expected string to have >=3 characters' }),
+          pointer: z
+            .string()
+            .max(500)
+            .openapi({
+              description: 'JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)',
+              examples: ['/body/title'],
+            }),
+          message: z
+            .string()
+            .max(500)
+            .openapi({
+              description: 'What is wrong with it',
+              examples: ['Too small: expected string to have >=3 characters'],
+            }),
         }),
       )
       .max(100)
@@ -86,7 +124,7 @@ export const IfMatchHeader = z
   .openapi({
     param: { in: 'header' },
     description: 'The ETag you read: the change applies only if the task is still that version (412 otherwise)',
-    example: '"01a21ce1-50cf-7237-b8b8-bcd30d1af7d3.3"',
+    examples: ['"01a21ce1-50cf-7237-b8b8-bcd30d1af7d3.3"'],
   });
 
 export const IfNoneMatchHeader = z
@@ -106,7 +144,7 @@ export const IdempotencyKeyHeader = z
     param: { in: 'header' },
     description:
       'A unique key per logical request (1-255 visible ASCII characters, e.g. a UUID). A retry with the same key and body gets the first response again (with `Idempotent-Replayed: true`) for 24 h; the same key with another body is 422; a retry while the first runs is 409.',
-    example: '4f1c2a9e-8b7d-4c55-9e0a-2f6b1d3c7e10',
+    examples: ['4f1c2a9e-8b7d-4c55-9e0a-2f6b1d3c7e10'],
   });
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +250,12 @@ type Response = {
   headers?: Record<string, unknown>;
   content?: Record<string, { schema?: Schema }>;
 };
-type Operation = { responses?: Record<string, Response>; security?: Record<string, string[]>[] };
+type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Schema } & Schema;
+type Operation = {
+  responses?: Record<string, Response | { $ref: string }>;
+  security?: Record<string, string[]>[];
+  parameters?: Parameter[];
+};
 type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -303,11 +346,110 @@ export function finalizeDocument(generated: Document): Document {
     for (const method of METHODS) {
       const operation = (item as Record<string, Operation | undefined>)[method];
       if (operation) addBodyCheckResponses(path, method, operation);
-      for (const [status, response] of Object.entries(operation?.responses ?? {})) {
+      for (const [status, response] of Object.entries((operation?.responses ?? {}) as Record<string, Response>)) {
         response.headers = { ...headersFor(path, Number(status), operation ?? {}, document), ...response.headers };
         for (const media of Object.values(response.content ?? {})) closeObjects(media.schema, document, seen);
       }
+      for (const parameter of operation?.parameters ?? []) tidyParameter(parameter);
+      const body = (operation as { requestBody?: Response } | undefined)?.requestBody;
+      for (const media of Object.values(body?.content ?? {})) optionalDefaults(media.schema, document);
     }
   }
+  shareErrorResponses(document);
   return document;
+}
+
+/**
+ * A parameter's description once (zod-openapi repeats it in the schema), and the examples of an
+ * optional parameter without a default as the parameter's own `examples`, marked `x-disabled`:
+ * interactive clients (Scalar's "Test Request") fill optional parameters with their first example,
+ * or an enum's first value, and send them, so a first try of List tasks would filter by the example
+ * search, dates and status and find nothing. Marked, they are shown but left off until ticked.
+ */
+function tidyParameter(parameter: Parameter): void {
+  const schema = parameter.schema;
+  if (!schema) return;
+  if (schema.description !== undefined && schema.description === parameter.description) delete schema.description;
+  if (parameter.required || schema.default !== undefined) return;
+  const values =
+    (schema.examples as unknown[] | undefined) ?? (schema.enum as unknown[] | undefined)?.slice(0, 1) ?? [];
+  if (values.length === 0) return;
+  delete schema.examples;
+  parameter.examples = Object.fromEntries(values.map((value) => [String(value), { value, 'x-disabled': true }]));
+}
+
+/**
+ * A request member with a default may be left out: zod-openapi lists it as required (the parsed
+ * value always has it), which makes generated clients demand it. Request bodies only.
+ */
+function optionalDefaults(schema: Schema | undefined, document: Document): void {
+  const name = typeof schema?.$ref === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(schema.$ref)?.[1] : undefined;
+  const target = (name ? document.components?.schemas?.[name] : schema) as Schema | undefined;
+  const properties = target?.properties as Record<string, Schema> | undefined;
+  if (!target || !properties || !Array.isArray(target.required)) return;
+  target.required = (target.required as string[]).filter((key) => properties[key]?.default === undefined);
+}
+
+/** Names of the shared problem responses (`components.responses`), by status. */
+const RESPONSE_NAMES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'PreconditionFailed',
+  413: 'ContentTooLarge',
+  415: 'UnsupportedMediaType',
+  422: 'UnprocessableContent',
+  423: 'Locked',
+  429: 'TooManyRequests',
+  500: 'InternalServerError',
+  503: 'ServiceUnavailable',
+};
+
+/**
+ * The problem responses that many operations share (same status, description, headers and the
+ * Problem schema) become `components.responses`, referenced by each operation: the same answer is
+ * written once, and generated clients get one type per answer. The name says the status and the
+ * optional headers it carries beyond the usual (`...RateLimited` with the RateLimit headers of a
+ * rate-limited operation, `...WithChallenge` with WWW-Authenticate); a response of one operation
+ * only, or with its own schema, stays inline.
+ */
+function shareErrorResponses(document: Document): void {
+  const operations = Object.values(document.paths ?? {}).flatMap((item) =>
+    METHODS.map((method) => (item as Record<string, Operation | undefined>)[method]).filter((op) => op !== undefined),
+  );
+  const byName = new Map<string, { json: string; response: Response; uses: Record<string, unknown>[] }>();
+  const clashes = new Set<string>();
+  for (const operation of operations) {
+    for (const [status, response] of Object.entries(operation.responses ?? {})) {
+      const base = RESPONSE_NAMES[Number(status)];
+      if (!base || '$ref' in response) continue;
+      const schema = response.content?.[PROBLEM_CONTENT_TYPE]?.schema;
+      if (schema?.$ref !== '#/components/schemas/Problem' || Object.keys(response.content ?? {}).length !== 1) continue;
+      const headers = response.headers ?? {};
+      const name = `${base}${'RateLimit' in headers && status !== '429' ? 'RateLimited' : ''}${'WWW-Authenticate' in headers ? 'WithChallenge' : ''}`;
+      const json = JSON.stringify(response);
+      const entry = byName.get(name);
+      if (entry && entry.json !== json) clashes.add(name);
+      else if (entry) entry.uses.push(operation.responses as Record<string, unknown>);
+      else byName.set(name, { json, response, uses: [operation.responses as Record<string, unknown>] });
+    }
+  }
+  const shared: Record<string, unknown> = {};
+  for (const [name, { response, uses }] of byName) {
+    if (clashes.has(name) || uses.length < 2) continue;
+    shared[name] = response;
+    for (const responses of uses)
+      for (const [status, candidate] of Object.entries(responses))
+        if (JSON.stringify(candidate) === JSON.stringify(response))
+          responses[status] = { $ref: `#/components/responses/${name}` };
+  }
+  if (Object.keys(shared).length > 0)
+    (document.components as Record<string, unknown>).responses = {
+      ...(document.components as { responses?: Record<string, unknown> }).responses,
+      ...shared,
+    };
 }

@@ -31,7 +31,7 @@ export function storableTimestamp() {
   return z.iso
     .datetime({ offset: true })
     .max(40)
-    .openapi({ example: '2026-12-01T09:00:00.000Z' })
+    .openapi({ examples: ['2026-12-01T09:00:00.000Z'] })
     .pipe(
       z
         .string()
@@ -49,7 +49,10 @@ export function uuid() {
 
 /** A timestamp as the API writes it: RFC 3339 in UTC with milliseconds (src/db/sql.ts), 24 characters. */
 export function timestamp() {
-  return z.iso.datetime().max(24).openapi({ example: '2026-11-27T12:00:00.000Z' });
+  return z.iso
+    .datetime()
+    .max(24)
+    .openapi({ examples: ['2026-11-27T12:00:00.000Z'] });
 }
 
 /**

@@ -17,7 +17,14 @@ export const apiSecureHeaders = secureHeaders({
   crossOriginResourcePolicy: 'same-origin',
 });
 
-/** The docs page is the one HTML page: it may load Scalar from its CDN, and its inline script by nonce. */
+/**
+ * The docs page is the one HTML page: its two scripts (Scalar's bundle, served by this Worker as a
+ * static asset, and the inline call that starts it) run by nonce, and nothing is loaded from
+ * elsewhere (docs/decisions/0018-docs-offline-under-csp.md). Styles need 'unsafe-inline': Scalar
+ * injects style elements and attributes at runtime that no nonce or hash can cover; without
+ * script, and with images and connections limited to this origin, a style cannot run code or
+ * send data away.
+ */
 export const docsSecureHeaders = secureHeaders({
   strictTransportSecurity: 'max-age=31536000; includeSubDomains',
   xFrameOptions: 'DENY',
@@ -25,9 +32,9 @@ export const docsSecureHeaders = secureHeaders({
   referrerPolicy: 'no-referrer',
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
-    scriptSrc: [NONCE, 'https://cdn.jsdelivr.net'],
-    styleSrc: ["'self'", "'unsafe-inline'", 'https://cdn.jsdelivr.net', 'https://fonts.scalar.com'],
-    fontSrc: ["'self'", 'https://fonts.scalar.com', 'https://cdn.jsdelivr.net'],
+    scriptSrc: [NONCE],
+    // Scalar adds <style> elements (its components', toasts') and style attributes without a nonce.
+    styleSrc: ["'unsafe-inline'"],
     imgSrc: ["'self'", 'data:'],
     connectSrc: ["'self'"],
     frameAncestors: ["'none'"],

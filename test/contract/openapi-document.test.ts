@@ -1,6 +1,11 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
+import * as accountRoutes from '../../src/features/account/account.routes.ts';
+import * as authRoutes from '../../src/features/auth/auth.routes.ts';
+import * as categoriesRoutes from '../../src/features/categories/categories.routes.ts';
+import * as healthRoutes from '../../src/features/health/health.routes.ts';
+import * as tasksRoutes from '../../src/features/tasks/tasks.routes.ts';
 
 /**
  * The generated document checked against the OpenAPI 3.1 specification by a maintained validator
@@ -22,14 +27,17 @@ describe('the generated OpenAPI document', () => {
   });
 
   it('documents problem+json for every error status of every operation', async () => {
+    type Response = { content?: Record<string, unknown>; $ref?: string };
     const doc = (await generatedDocument()) as {
-      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>;
+      paths: Record<string, Record<string, { responses: Record<string, Response> }>>;
+      components: { responses?: Record<string, Response> };
     };
     const missing: string[] = [];
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
-        for (const [status, response] of Object.entries(operation.responses)) {
-          if (Number(status) >= 400 && !response.content?.['application/problem+json'])
+        for (const [status, given] of Object.entries(operation.responses)) {
+          const response = given.$ref ? doc.components.responses?.[given.$ref.split('/').pop() ?? ''] : given;
+          if (Number(status) >= 400 && !response?.content?.['application/problem+json'])
             missing.push(`${method} ${path} ${status}`);
         }
       }
@@ -45,7 +53,10 @@ describe('response schemas', () => {
         string,
         Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
       >;
-      components: { schemas: Record<string, unknown> };
+      components: {
+        schemas: Record<string, unknown>;
+        responses?: Record<string, { content?: Record<string, { schema: unknown }> }>;
+      };
     };
     const open: string[] = [];
     const seen = new Set<unknown>();
@@ -70,6 +81,85 @@ describe('response schemas', () => {
         for (const [status, response] of Object.entries(operation.responses))
           for (const [media, { schema }] of Object.entries(response.content ?? {}))
             visit(schema, `${method} ${path} ${status} ${media}`);
+    // The shared responses (components.responses) that operations reference.
+    for (const [name, response] of Object.entries(doc.components.responses ?? {}))
+      for (const [media, { schema }] of Object.entries(response.content ?? {})) visit(schema, `${name} ${media}`);
     expect(open).toEqual([]);
+  });
+});
+
+/**
+ * What client generators need (docs/decisions/0019-generated-client.md): names for operations, a
+ * description on every parameter and property, examples in the OpenAPI 3.1 form only.
+ */
+describe('the document for client generators', () => {
+  type Doc = {
+    info: { contact?: unknown };
+    paths: Record<string, Record<string, { operationId?: string; parameters?: Record<string, unknown>[] }>>;
+    components: { schemas: Record<string, Record<string, unknown>>; responses?: Record<string, unknown> };
+  };
+
+  it('names every operation after its route constant', async () => {
+    const routeModules: Record<string, unknown>[] = [
+      accountRoutes,
+      authRoutes,
+      categoriesRoutes,
+      healthRoutes,
+      tasksRoutes,
+    ];
+    const routes = routeModules.flatMap((module) =>
+      Object.entries(module).filter(
+        ([, value]) => typeof value === 'object' && value && 'path' in value && 'method' in value,
+      ),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(30);
+    for (const [name, route] of routes) expect((route as { operationId?: string }).operationId, name).toBe(name);
+
+    const doc = (await generatedDocument()) as Doc;
+    const missing = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([, operation]) => !operation.operationId)
+        .map(([method]) => `${method} ${path}`),
+    );
+    expect(missing).toEqual([]);
+    expect(doc.info.contact).toBeDefined();
+  });
+
+  it('describes every parameter and every property, and uses `examples`, never `example`', async () => {
+    const doc = (await generatedDocument()) as Doc;
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, operation] of Object.entries(item))
+        for (const parameter of operation.parameters ?? [])
+          if (!parameter.description)
+            problems.push(`${method} ${path}: parameter ${String(parameter.name)} has no description`);
+    const visit = (node: unknown, where: string): void => {
+      if (!node || typeof node !== 'object') return;
+      if (Array.isArray(node)) return node.forEach((child, i) => visit(child, `${where}[${i}]`));
+      const object = node as Record<string, unknown>;
+      if ('example' in object && !where.endsWith('.examples'))
+        problems.push(`${where}: \`example\` (use \`examples\`)`);
+      if (object.properties && typeof object.properties === 'object' && !where.endsWith('.properties'))
+        for (const [name, property] of Object.entries(object.properties as Record<string, Record<string, unknown>>)) {
+          // A bare $ref is described by the component it names.
+          const target =
+            typeof property.$ref === 'string'
+              ? doc.components.schemas[property.$ref.replace('#/components/schemas/', '')]
+              : property;
+          if (!target?.description) problems.push(`${where}.${name}: no description`);
+        }
+      for (const [key, child] of Object.entries(object)) visit(child, `${where}.${key}`);
+    };
+    visit(doc, '#');
+    expect(problems).toEqual([]);
+  });
+
+  it('shares the common problem responses as components', async () => {
+    const doc = (await generatedDocument()) as Doc;
+    expect(Object.keys(doc.components.responses ?? {})).toEqual(
+      expect.arrayContaining(['BadRequestRateLimited', 'UnauthorizedRateLimitedWithChallenge', 'InternalServerError']),
+    );
+    // The served document, compact: 179 KB before the shared components (issue 13).
+    expect(JSON.stringify(doc).length).toBeLessThan(100_000);
   });
 });

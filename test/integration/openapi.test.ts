@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DOCS_SCRIPT } from '../../src/app.ts';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
 
 interface OpenApiDocument {
@@ -47,6 +48,13 @@ describe('GET /docs', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await res.text();
     expect(html).toContain('/openapi.json');
-    expect(html).toContain('@scalar/api-reference');
+    // The script comes from this Worker (a static asset), not a CDN, and runs by the CSP's nonce.
+    expect(html).toContain(`<script src="${DOCS_SCRIPT}" nonce="`);
+    expect(html).not.toMatch(/https:\/\/cdn\./);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(res.headers.get('content-security-policy') ?? '')?.[1];
+    expect(nonce).toBeTruthy();
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag);
+    expect(scripts).toHaveLength(2);
+    for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
   });
 });

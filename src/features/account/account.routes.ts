@@ -17,6 +17,7 @@ const publicRoute = { tags: ['Account'], security: [], middleware: [rateLimitByI
 const userRoute = { tags: ['Account'], middleware: [requireAuth(), rateLimitByUser()] };
 
 export const changePassword = createRoute({
+  operationId: 'changePassword',
   ...userRoute,
   method: 'post',
   path: '/api/v1/auth/change-password',
@@ -28,6 +29,7 @@ export const changePassword = createRoute({
 });
 
 export const forgotPassword = createRoute({
+  operationId: 'forgotPassword',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/forgot-password',
@@ -42,6 +44,7 @@ export const forgotPassword = createRoute({
 });
 
 export const resetPassword = createRoute({
+  operationId: 'resetPassword',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/reset-password',
@@ -52,6 +55,7 @@ export const resetPassword = createRoute({
 });
 
 export const listSessions = createRoute({
+  operationId: 'listSessions',
   ...userRoute,
   method: 'get',
   path: '/api/v1/auth/sessions',
@@ -63,6 +67,7 @@ export const listSessions = createRoute({
 });
 
 export const endSession = createRoute({
+  operationId: 'endSession',
   ...userRoute,
   method: 'delete',
   path: '/api/v1/auth/sessions/{session_id}',
@@ -73,6 +78,7 @@ export const endSession = createRoute({
 });
 
 export const exportAccount = createRoute({
+  operationId: 'exportAccount',
   ...userRoute,
   method: 'get',
   path: '/api/v1/account/export',
@@ -96,6 +102,7 @@ export const exportAccount = createRoute({
 });
 
 export const deleteAccount = createRoute({
+  operationId: 'deleteAccount',
   tags: ['Account'],
   // No cache invalidation: the after-response purge removes the user's cache, and a generation
   // bump after it would leave a key behind.

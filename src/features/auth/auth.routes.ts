@@ -19,6 +19,7 @@ const publicRoute = { tags: ['Auth'], security: [], middleware: [rateLimitByIp()
 const userRoute = { tags: ['Auth'], middleware: [requireAuth(), rateLimitByUser()] };
 
 export const register = createRoute({
+  operationId: 'register',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/register',
@@ -37,6 +38,7 @@ export const register = createRoute({
 });
 
 export const login = createRoute({
+  operationId: 'login',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/login',
@@ -53,6 +55,7 @@ export const login = createRoute({
 });
 
 export const refresh = createRoute({
+  operationId: 'refresh',
   // No per-address limit: the token proves possession of a secret, and many phones share one
   // address behind carrier-grade NAT. Each session family has its own limit instead (0015).
   tags: ['Auth'],
@@ -73,6 +76,7 @@ export const refresh = createRoute({
 });
 
 export const logout = createRoute({
+  operationId: 'logout',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/logout',
@@ -83,6 +87,7 @@ export const logout = createRoute({
 });
 
 export const logoutAll = createRoute({
+  operationId: 'logoutAll',
   ...userRoute,
   method: 'post',
   path: '/api/v1/auth/logout-all',
@@ -91,6 +96,7 @@ export const logoutAll = createRoute({
 });
 
 export const me = createRoute({
+  operationId: 'me',
   ...userRoute,
   method: 'get',
   path: '/api/v1/auth/me',
@@ -99,6 +105,7 @@ export const me = createRoute({
 });
 
 export const verifyEmail = createRoute({
+  operationId: 'verifyEmail',
   ...publicRoute,
   method: 'post',
   path: '/api/v1/auth/verify-email',
@@ -112,6 +119,7 @@ export const verifyEmail = createRoute({
 });
 
 export const resendVerification = createRoute({
+  operationId: 'resendVerification',
   ...userRoute,
   method: 'post',
   path: '/api/v1/auth/resend-verification',

@@ -30,6 +30,7 @@ const invalidatingRoute = {
 };
 
 export const createCategory = createRoute({
+  operationId: 'createCategory',
   tags: ['Categories'],
   middleware: [requireAuth(), idempotencyKey(), rateLimitByUser(), requireVerifiedEmail(), replayIdempotent()],
   method: 'post',
@@ -48,6 +49,7 @@ export const createCategory = createRoute({
 });
 
 export const listCategories = createRoute({
+  operationId: 'listCategories',
   ...userRoute,
   method: 'get',
   path: '/api/v1/categories',
@@ -102,6 +104,7 @@ export const updateCategory = createRoute({
 });
 
 export const deleteCategory = createRoute({
+  operationId: 'deleteCategory',
   ...invalidatingRoute,
   method: 'delete',
   path: '/api/v1/categories/{cat_id}',

@@ -7,26 +7,30 @@ export const DEFAULT_CATEGORY_COLOR = '#6B7280';
 const color = z
   .string()
   .regex(/^#[0-9A-Fa-f]{6}$/, { message: 'Must be a colour like #1A2B3C' })
-  .openapi({ example: '#2563EB', maxLength: 7 });
+  .openapi({ examples: ['#2563EB'], maxLength: 7 });
 
 export const CategoryIdParamSchema = z.object({
-  cat_id: uuid().openapi({ param: { name: 'cat_id', in: 'path' }, example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' }),
+  cat_id: uuid().openapi({
+    param: { name: 'cat_id', in: 'path' },
+    description: 'The category id',
+    examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+  }),
 });
 
 export const CreateCategorySchema = z
   .strictObject({
-    name: text(3, 50).openapi({ example: 'Work', description: 'Unique per user, case-insensitively' }),
-    color: color.default(DEFAULT_CATEGORY_COLOR),
+    name: text(3, 50).openapi({ examples: ['Work'], description: 'Unique per user, case-insensitively' }),
+    color: color.default(DEFAULT_CATEGORY_COLOR).openapi({ description: 'A colour, `#RRGGBB`' }),
   })
   .openapi('CreateCategoryRequest');
 
 export const CategorySchema = z
   .object({
-    id: uuid(),
-    user_id: uuid(),
-    name: z.string().max(50),
-    color: z.string().max(7),
-    created_at: timestamp(),
+    id: uuid().openapi({ description: 'The category id' }),
+    user_id: uuid().openapi({ description: 'Its owner (you)' }),
+    name: z.string().max(50).openapi({ description: 'Unique per user, case-insensitively' }),
+    color: z.string().max(7).openapi({ description: 'Its colour, `#RRGGBB`' }),
+    created_at: timestamp().openapi({ description: 'When it was created' }),
     updated_at: timestamp().openapi({
       description: 'When it was last renamed or recoloured (its creation time until then)',
       examples: ['2026-11-27T12:00:00.000Z'],
@@ -66,7 +70,7 @@ export const UpdateCategorySchema = z
   .openapi('UpdateCategoryRequest', { description: 'Rename and/or recolour one category' });
 
 export const CategoryListSchema = z
-  .object({ items: z.array(CategorySchema).max(MAX_CATEGORIES_PER_USER) })
+  .object({ items: z.array(CategorySchema).max(MAX_CATEGORIES_PER_USER).openapi({ description: 'Your categories' }) })
   .openapi('CategoryList');
 
 export type CategoryJson = z.infer<typeof CategorySchema>;

@@ -4,6 +4,7 @@ import { PROBLEM_CONTENT_TYPE } from '../../lib/problem.ts';
 import { HealthSchema, NotReadySchema, ReadinessSchema } from './health.schemas.ts';
 
 export const getHealth = createRoute({
+  operationId: 'getHealth',
   method: 'get',
   path: '/health',
   tags: ['Health'],
@@ -17,6 +18,7 @@ export const getHealth = createRoute({
 });
 
 export const getReadiness = createRoute({
+  operationId: 'getReadiness',
   method: 'get',
   path: '/health/ready',
   tags: ['Health'],

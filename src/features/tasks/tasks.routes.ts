@@ -51,6 +51,7 @@ const conditionalRetryableWrite = z.object({ 'if-match': IfMatchHeader, 'idempot
 const notModified = { 304: { description: 'Not modified: your copy (If-None-Match) is current', headers: etagHeader } };
 
 export const createTask = createRoute({
+  operationId: 'createTask',
   ...retryableWriteRoute,
   method: 'post',
   path: '/api/v1/tasks',
@@ -68,6 +69,7 @@ export const createTask = createRoute({
 });
 
 export const listTasks = createRoute({
+  operationId: 'listTasks',
   ...readRoute(listCacheKey),
   method: 'get',
   path: '/api/v1/tasks',
@@ -85,6 +87,7 @@ export const listTasks = createRoute({
 });
 
 export const listTrash = createRoute({
+  operationId: 'listTrash',
   tags: ['Tasks'],
   middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()],
   method: 'get',
@@ -100,6 +103,7 @@ export const listTrash = createRoute({
 });
 
 export const taskChanges = createRoute({
+  operationId: 'taskChanges',
   tags: ['Tasks'],
   middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()],
   method: 'get',
@@ -115,6 +119,7 @@ export const taskChanges = createRoute({
 });
 
 export const getTask = createRoute({
+  operationId: 'getTask',
   ...readRoute(taskCacheKey),
   method: 'get',
   path: '/api/v1/tasks/{task_id}',
@@ -128,6 +133,7 @@ export const getTask = createRoute({
 });
 
 export const updateTask = createRoute({
+  operationId: 'updateTask',
   ...retryableWriteRoute,
   method: 'patch',
   path: '/api/v1/tasks/{task_id}',
@@ -142,6 +148,7 @@ export const updateTask = createRoute({
 });
 
 export const deleteTask = createRoute({
+  operationId: 'deleteTask',
   ...writeRoute,
   method: 'delete',
   path: '/api/v1/tasks/{task_id}',
@@ -153,6 +160,7 @@ export const deleteTask = createRoute({
 });
 
 export const restoreTask = createRoute({
+  operationId: 'restoreTask',
   ...retryableWriteRoute,
   method: 'post',
   path: '/api/v1/tasks/{task_id}/restore',
@@ -171,6 +179,7 @@ export const restoreTask = createRoute({
 });
 
 export const assignCategory = createRoute({
+  operationId: 'assignCategory',
   ...retryableWriteRoute,
   tags: ['Tasks', 'Categories'],
   method: 'post',
@@ -190,6 +199,7 @@ export const assignCategory = createRoute({
 });
 
 export const removeCategory = createRoute({
+  operationId: 'removeCategory',
   ...writeRoute,
   tags: ['Tasks', 'Categories'],
   method: 'delete',

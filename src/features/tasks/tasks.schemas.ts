@@ -9,37 +9,45 @@ export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
 export const TASK_SORT_FIELDS = ['created_at', 'updated_at', 'due_date', 'priority', 'status', 'title'] as const;
 /** Best match first: only with `q`, and the default then. */
 export const RELEVANCE = 'relevance';
-const SORTS: [string, ...string[]] = [RELEVANCE, ...TASK_SORT_FIELDS.flatMap((f) => [f, `-${f}`])];
+// The default without q first: Scalar's "Test Request" sends an optional enum's first value on a
+// first try (docs/decisions/0018), and relevance without q is a 400.
+const SORTS: [string, ...string[]] = [
+  '-created_at',
+  RELEVANCE,
+  ...TASK_SORT_FIELDS.flatMap((f) => [f, `-${f}`]).filter((sort) => sort !== '-created_at'),
+];
 
 /** Room for the longest cursor key (a 200-character title, every character JSON-escaped). */
 export const CURSOR_MAX_LENGTH = 2048;
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const SEARCH_MAX_LENGTH = 200;
 
-const id = uuid().openapi({ example: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3' });
+const id = uuid().openapi({ examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'] });
 
-export const TaskIdParamSchema = z.object({ task_id: id.openapi({ param: { name: 'task_id', in: 'path' } }) });
+export const TaskIdParamSchema = z.object({
+  task_id: id.openapi({ param: { name: 'task_id', in: 'path' }, description: 'The task id' }),
+});
 export const TaskCategoryParamSchema = z.object({
-  task_id: id.openapi({ param: { name: 'task_id', in: 'path' } }),
-  cat_id: id.openapi({ param: { name: 'cat_id', in: 'path' } }),
+  task_id: id.openapi({ param: { name: 'task_id', in: 'path' }, description: 'The task id' }),
+  cat_id: id.openapi({ param: { name: 'cat_id', in: 'path' }, description: 'The category id' }),
 });
 
 export const CreateTaskSchema = z
   .strictObject({
-    title: text(3, 200).openapi({ example: 'Write the quarterly report' }),
-    description: text(0, 2000).nullable().optional(),
+    title: text(3, 200).openapi({ description: 'What is to be done', examples: ['Write the quarterly report'] }),
+    description: text(0, 2000).nullable().optional().openapi({ description: 'Details, if any' }),
     due_date: storableTimestamp().nullable().optional().openapi({ description: 'Must be in the future' }),
-    priority: z.enum(TASK_PRIORITIES).default('medium'),
+    priority: z.enum(TASK_PRIORITIES).default('medium').openapi({ description: 'How urgent it is' }),
   })
   .openapi('CreateTaskRequest');
 
 export const UpdateTaskSchema = z
   .strictObject({
-    title: text(3, 200).optional(),
-    description: text(0, 2000).nullable().optional(),
+    title: text(3, 200).optional().openapi({ description: 'A new title' }),
+    description: text(0, 2000).nullable().optional().openapi({ description: 'A new description; null removes it' }),
     due_date: storableTimestamp().nullable().optional().openapi({ description: 'Must be in the future when set' }),
-    priority: z.enum(TASK_PRIORITIES).optional(),
-    status: z.enum(TASK_STATUSES).optional(),
+    priority: z.enum(TASK_PRIORITIES).optional().openapi({ description: 'A new priority' }),
+    status: z.enum(TASK_STATUSES).optional().openapi({ description: 'A new status' }),
     version: int32(1).optional().openapi({
       description: 'The version you read; 409 if it changed since. Required unless an If-Match header is sent.',
     }),
@@ -58,7 +66,13 @@ export const ListTasksQuerySchema = z
       .max(10_000)
       .optional()
       .openapi({ description: 'Page number, 1 when absent. Not with `cursor`.', default: 1, format: 'int32' }),
-    limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ format: 'int32' }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(20)
+      .openapi({ description: 'Tasks per page', format: 'int32' }),
     cursor: z
       .string()
       .max(CURSOR_MAX_LENGTH)
@@ -71,16 +85,18 @@ export const ListTasksQuerySchema = z
           'for the whole walk appears exactly once, whatever is added or deleted meanwhile; one added later appears ' +
           'only if it sorts after the pages already read.',
       }),
-    q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
-      description:
-        'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing. A query too complex for Postgres to parse (a run of 33 or more `-`, each a NOT) is 400 naming `q`.',
-      example: 'quarterly report',
-    }),
-    status: z.enum(TASK_STATUSES).optional(),
-    priority: z.enum(TASK_PRIORITIES).optional(),
-    due_from: storableTimestamp().optional(),
-    due_to: storableTimestamp().optional(),
-    category_id: uuid().optional(),
+    q: text(1, SEARCH_MAX_LENGTH)
+      .optional()
+      .openapi({
+        description:
+          'Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing. A query too complex for Postgres to parse (a run of 33 or more `-`, each a NOT) is 400 naming `q`.',
+        examples: ['quarterly report'],
+      }),
+    status: z.enum(TASK_STATUSES).optional().openapi({ description: 'Only tasks with this status' }),
+    priority: z.enum(TASK_PRIORITIES).optional().openapi({ description: 'Only tasks with this priority' }),
+    due_from: storableTimestamp().optional().openapi({ description: 'Only tasks due at or after this instant' }),
+    due_to: storableTimestamp().optional().openapi({ description: 'Only tasks due at or before this instant' }),
+    category_id: uuid().optional().openapi({ description: 'Only tasks with this category' }),
     sort: z
       .enum(SORTS)
       .optional()
@@ -102,34 +118,40 @@ export const ListTasksQuerySchema = z
   });
 
 export const CategoryRefSchema = z
-  .object({ id: uuid(), name: z.string().max(50), color: z.string().max(7) })
+  .object({
+    id: uuid().openapi({ description: 'The category id' }),
+    name: z.string().max(50).openapi({ description: 'The category name' }),
+    color: z.string().max(7).openapi({ description: 'Its colour, `#RRGGBB`' }),
+  })
   .openapi('CategoryRef');
 
 export const TaskSchema = z
   .object({
-    id: uuid(),
-    user_id: uuid(),
-    title: z.string().max(200),
-    description: z.string().max(2000).nullable(),
-    status: z.enum(TASK_STATUSES),
-    priority: z.enum(TASK_PRIORITIES),
-    due_date: timestamp().nullable(),
-    created_at: timestamp(),
-    updated_at: timestamp(),
-    deleted_at: timestamp().nullable(),
-    version: int32(1),
-    categories: z.array(CategoryRefSchema).max(MAX_CATEGORIES_PER_USER),
+    id: uuid().openapi({ description: 'The task id' }),
+    user_id: uuid().openapi({ description: 'Its owner (you)' }),
+    title: z.string().max(200).openapi({ description: 'What is to be done' }),
+    description: z.string().max(2000).nullable().openapi({ description: 'Details; null when none' }),
+    status: z.enum(TASK_STATUSES).openapi({ description: 'Where it stands' }),
+    priority: z.enum(TASK_PRIORITIES).openapi({ description: 'How urgent it is' }),
+    due_date: timestamp().nullable().openapi({ description: 'When it is due; null when never' }),
+    created_at: timestamp().openapi({ description: 'When it was created' }),
+    updated_at: timestamp().openapi({ description: 'When it last changed' }),
+    deleted_at: timestamp().nullable().openapi({ description: 'When it went to the trash; null when it is not there' }),
+    version: int32(1).openapi({
+      description: 'Increments on every change: send it back to update (optimistic locking)',
+    }),
+    categories: z.array(CategoryRefSchema).max(MAX_CATEGORIES_PER_USER).openapi({ description: 'Its categories' }),
   })
-  .openapi('Task');
+  .openapi('Task', { description: 'A task with its categories' });
 
 export const TaskPageSchema = z
   .object({
-    items: z.array(TaskSchema).max(100),
+    items: z.array(TaskSchema).max(100).openapi({ description: 'The tasks of this page' }),
     total: int32(0).openapi({ description: 'Every task matching the filters, not just this page' }),
     page: int32(1, 10_000)
       .nullable()
       .openapi({ description: 'The page number; null when the page was asked for by cursor (it has no offset)' }),
-    limit: int32(1, 100),
+    limit: int32(1, 100).openapi({ description: 'The page size used' }),
     next_cursor: z
       .string()
       .max(CURSOR_MAX_LENGTH)
@@ -147,16 +169,22 @@ export const RestoreTaskSchema = z
   .openapi('RestoreTaskRequest');
 
 export const TrashQuerySchema = z.object({
-  page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ format: 'int32' }),
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ format: 'int32' }),
+  page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ description: 'Page number', format: 'int32' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ description: 'Tasks per page', format: 'int32' }),
 });
 
 export const TrashPageSchema = z
   .object({
-    items: z.array(TaskSchema).max(100),
-    total: int32(0),
-    page: int32(1, 10_000),
-    limit: int32(1, 100),
+    items: z.array(TaskSchema).max(100).openapi({ description: 'Deleted tasks, most recently deleted first' }),
+    total: int32(0).openapi({ description: 'Every task in the trash, not just this page' }),
+    page: int32(1, 10_000).openapi({ description: 'The page number' }),
+    limit: int32(1, 100).openapi({ description: 'The page size used' }),
     retention_days: int32(1, 3650).openapi({ description: 'Tasks are purged this many days after deletion' }),
   })
   .openapi('TrashPage');
@@ -167,28 +195,37 @@ export const ChangesQuerySchema = z.object({
   cursor: z.string().min(1).max(200).optional().openapi({
     description: 'The `next_cursor` of the previous sync; omit it to start from the beginning',
   }),
-  limit: z.coerce.number().int().min(1).max(CHANGES_MAX_LIMIT).default(100).openapi({ format: 'int32' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(CHANGES_MAX_LIMIT)
+    .default(100)
+    .openapi({ description: 'At most this many changes', format: 'int32' }),
 });
 
 export const TaskChangeSchema = z
   .discriminatedUnion('type', [
     z
-      .object({ type: z.literal('task'), task: TaskSchema })
+      .object({
+        type: z.literal('task').openapi({ description: 'The kind of change' }),
+        task: TaskSchema,
+      })
       .openapi('TaskUpserted', { description: 'The task as it is now: create or replace your copy' }),
     z
       .object({
-        type: z.literal('task_deleted'),
-        task_id: uuid(),
-        version: int32(1),
-        deleted_at: timestamp(),
+        type: z.literal('task_deleted').openapi({ description: 'The kind of change' }),
+        task_id: uuid().openapi({ description: 'The task that went to the trash' }),
+        version: int32(1).openapi({ description: 'Its version in the trash' }),
+        deleted_at: timestamp().openapi({ description: 'When it was deleted' }),
       })
       .openapi('TaskDeleted', { description: 'The task went to the trash: drop your copy' }),
     z
       .object({
-        type: z.literal('category_unlinked'),
-        task_id: uuid(),
-        category_id: uuid(),
-        removed_at: timestamp(),
+        type: z.literal('category_unlinked').openapi({ description: 'The kind of change' }),
+        task_id: uuid().openapi({ description: 'The task' }),
+        category_id: uuid().openapi({ description: 'The category removed from it (or deleted)' }),
+        removed_at: timestamp().openapi({ description: 'When it was removed' }),
       })
       .openapi('CategoryUnlinked', { description: 'The category is no longer on the task' }),
   ])
@@ -196,7 +233,7 @@ export const TaskChangeSchema = z
 
 export const ChangesPageSchema = z
   .object({
-    changes: z.array(TaskChangeSchema).max(CHANGES_MAX_LIMIT),
+    changes: z.array(TaskChangeSchema).max(CHANGES_MAX_LIMIT).openapi({ description: 'The changes, oldest first' }),
     next_cursor: z.string().max(200).openapi({ description: 'Pass it as `cursor` next time' }),
     has_more: z.boolean().openapi({ description: 'More changes are waiting: sync again at once' }),
   })
