@@ -55,7 +55,7 @@ export interface paths {
     put?: never;
     /**
      * Create an account
-     * @description Creates the user (inactive until the email is verified), sends a verification email, and starts a session. Duplicate emails (case-insensitive) are 409.
+     * @description Creates the user (inactive until the email is verified), sends a verification email (within the cap of 3 emails per address per hour), and starts a session. Duplicate emails (case-insensitive) are 409.
      */
     post: operations['register'];
     delete?: never;
@@ -95,7 +95,7 @@ export interface paths {
     put?: never;
     /**
      * Rotate a refresh token
-     * @description Returns a new access token and a new refresh token; the presented one stops working (a second use within a few seconds, as when a client retries, still succeeds). Reuse after that revokes the whole session: 403.
+     * @description Returns a new access token and a new refresh token; the presented one stops working. A retry with the same token within 10 seconds gets the same new refresh token back, so a session has one live refresh token at any time. Reuse after that revokes the whole session: 403. Limited per session (RATE_LIMIT_REFRESH_PER_MINUTE, 10 rotations a minute), not per client address.
      */
     post: operations['refresh'];
     delete?: never;
@@ -189,7 +189,7 @@ export interface paths {
     put?: never;
     /**
      * Send a new verification email
-     * @description Earlier verification links stop working. 409 when the address is already verified.
+     * @description Earlier verification links stop working. 409 when the address is already verified. At most 3 emails per address per hour (verification and reset emails together); over that the answer is the same and no email goes out.
      */
     post: operations['resendVerification'];
     delete?: never;
@@ -209,7 +209,7 @@ export interface paths {
     put?: never;
     /**
      * Change the password
-     * @description Needs the current password (403 if wrong). Every other session ends; this one goes on.
+     * @description Needs the current password (403 if wrong). Wrong passwords count toward the same lockout as login: 423 with Retry-After while locked, even with the right one. Every other session ends; this one goes on.
      */
     post: operations['changePassword'];
     delete?: never;
@@ -229,7 +229,7 @@ export interface paths {
     put?: never;
     /**
      * Ask for a password reset email
-     * @description Always 202, whether or not the address has an account. At most 3 emails per address per hour; the link is valid for 1 hour.
+     * @description Always 202, whether or not the address has an account. At most 3 emails per address per hour, verification emails included, whoever asks; the link is valid for 1 hour.
      */
     post: operations['forgotPassword'];
     delete?: never;
@@ -304,7 +304,7 @@ export interface paths {
     };
     /**
      * Export all your data
-     * @description Profile, every task (deleted ones too), categories and their links, as one JSON document.
+     * @description Profile, categories (at most 200), every live task (at most 10,000), the 10,000 most recently deleted tasks (`trash_truncated` says whether older ones were left out), and the category links of those tasks, as one JSON document. The body is streamed as it is read, a page at a time, so it is not a snapshot: a change made during the export may show in one part and not in another. A body that ends before the closing brace is a failed export: ask again.
      */
     get: operations['exportAccount'];
     put?: never;
@@ -327,7 +327,7 @@ export interface paths {
     post?: never;
     /**
      * Delete your account
-     * @description Needs the password (403 if wrong). Deletes you and every row of yours; your tokens stop working at once.
+     * @description Needs the password (403 if wrong; wrong ones count toward the login lockout, 423 with Retry-After while locked). Deletes you and every row of yours; your tokens stop working at once.
      */
     delete: operations['deleteAccount'];
     options?: never;
@@ -496,7 +496,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * Get a category
+     * @description 403 for another user's category, 404 for a missing one. The ETag is `"<id>.<version>"`.
+     */
+    get: operations['getCategory'];
     put?: never;
     post?: never;
     /**
@@ -506,7 +510,11 @@ export interface paths {
     delete: operations['deleteCategory'];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Rename or recolour a category
+     * @description Send the version you read, either as `version` in the body (409 with `current_version` if the category changed since) or as its ETag in If-Match (412 if it changed). Names stay unique per user, ignoring case (409). On success the version increments, and every task the category is on gets a new version too (tasks show its name and colour).
+     */
+    patch: operations['updateCategory'];
     trace?: never;
   };
 }
@@ -927,7 +935,7 @@ export interface components {
       new_password: string;
     };
     SessionList: {
-      /** @description Your live sessions, newest first */
+      /** @description Your live sessions, the most recently used first */
       items: components['schemas']['Session'][];
     };
     Session: {
@@ -963,12 +971,31 @@ export interface components {
        */
       exported_at: string;
       user: components['schemas']['User'];
-      /** @description Every task, deleted ones too */
-      tasks: components['schemas']['Task'][];
       /** @description Every category */
       categories: components['schemas']['ExportCategory'][];
-      /** @description Every category assignment */
+      /** @description Every live task (at most 10,000), oldest first, then the 10,000 most recently deleted ones, newest deletion first */
+      tasks: components['schemas']['Task'][];
+      /** @description True when the trash holds more than 10,000 tasks and the older ones were left out */
+      trash_truncated: boolean;
+      /** @description The category links of the exported tasks, in the order of the tasks */
       task_categories: components['schemas']['ExportTaskCategory'][];
+    };
+    ExportCategory: {
+      /**
+       * Format: uuid
+       * @description The category id
+       */
+      id: string;
+      /** @description The category name */
+      name: string;
+      /** @description Its colour, `#RRGGBB` */
+      color: string;
+      /**
+       * Format: date-time
+       * @description When it was created
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      created_at: string;
     };
     /** @description A task with its categories */
     Task: {
@@ -1038,23 +1065,6 @@ export interface components {
       name: string;
       /** @description Its colour, `#RRGGBB` */
       color: string;
-    };
-    ExportCategory: {
-      /**
-       * Format: uuid
-       * @description The category id
-       */
-      id: string;
-      /** @description The category name */
-      name: string;
-      /** @description Its colour, `#RRGGBB` */
-      color: string;
-      /**
-       * Format: date-time
-       * @description When it was created
-       * @example 2026-11-27T12:00:00.000Z
-       */
-      created_at: string;
     };
     ExportTaskCategory: {
       /**
@@ -1272,6 +1282,18 @@ export interface components {
        * @example 2026-11-27T12:00:00.000Z
        */
       created_at: string;
+      /**
+       * Format: date-time
+       * @description When it was last renamed or recoloured (its creation time until then)
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      updated_at: string;
+      /**
+       * Format: int32
+       * @description Starts at 1 and increments on every rename or recolour; send it back (or the ETag in If-Match) to change the category
+       * @example 1
+       */
+      version: number;
     };
     CreateCategoryRequest: {
       /**
@@ -1289,6 +1311,25 @@ export interface components {
     CategoryList: {
       /** @description Your categories */
       items: components['schemas']['Category'][];
+    };
+    /** @description Rename and/or recolour one category */
+    UpdateCategoryRequest: {
+      /**
+       * @description The new name: 3-50 characters, unique per user ignoring case (409 when taken)
+       * @example Home
+       */
+      name?: string;
+      /**
+       * @description The new colour, #RRGGBB (stored upper case)
+       * @example #16A34A
+       */
+      color?: string;
+      /**
+       * Format: int32
+       * @description The version you read; 409 if it changed since. Required unless an If-Match header is sent.
+       * @example 1
+       */
+      version?: number;
     };
   };
   responses: {
@@ -1362,7 +1403,7 @@ export interface components {
         'X-Request-ID': components['headers']['X-Request-ID'];
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Cache-Control': components['headers']['Cache-Control'];
-        /** @description IETF draft RateLimit header: the limit that applied (`ip` or `user`), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open). */
+        /** @description IETF draft RateLimit header: the limit that applied (`ip`, `user`, or `family`: the session on /auth/refresh), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open). */
         RateLimit: string;
         /** @description IETF draft RateLimit-Policy header: the quota (`q`) per window of `w` seconds. Sent together with RateLimit. */
         'RateLimit-Policy': string;
@@ -1395,6 +1436,22 @@ export interface components {
         'Cache-Control': components['headers']['Cache-Control'];
         RateLimit: components['headers']['RateLimit'];
         'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description Account locked */
+    LockedRateLimited: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        RateLimit: components['headers']['RateLimit'];
+        'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+        /** @description Seconds to wait before trying again. */
+        'Retry-After': number;
         [name: string]: unknown;
       };
       content: {
@@ -1478,11 +1535,11 @@ export interface components {
   headers: {
     /** @description Yours when it is a sane token (up to 128 characters), else a UUID. Quote it when reporting a problem. */
     'X-Request-ID': string;
-    /** @description Only when the request comes from an origin on the CORS_ORIGINS allowlist: that origin, echoed. */
+    /** @description Only when the request comes from an origin on the CORS_ORIGINS allowlist (in development also any http://localhost, 127.0.0.1 or [::1] origin): that origin, echoed. */
     'Access-Control-Allow-Origin': string;
     /** @description API answers are per user: no cache may keep them. */
     'Cache-Control': 'no-store';
-    /** @description IETF draft RateLimit header: the limit that applied (`ip` or `user`), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open). */
+    /** @description IETF draft RateLimit header: the limit that applied (`ip`, `user`, or `family`: the session on /auth/refresh), the requests left in the window (`r`) and the seconds until it resets (`t`). Sent once the request reached the limiter: not on 413 and 415 (refused before any route), not on a 401 for a missing or invalid token (refused before the limiter), not when the per-user limiter could not answer (it fails open). */
     RateLimit: string;
     /** @description IETF draft RateLimit-Policy header: the quota (`q`) per window of `w` seconds. Sent together with RateLimit. */
     'RateLimit-Policy': string;
@@ -1494,7 +1551,7 @@ export interface components {
     Location: string;
     /** @description Whether this read was answered from the cache of your reads (docs/decisions/0008). */
     'X-Cache': 'hit' | 'miss';
-    /** @description The entity tag of this representation: `"<task id>.<version>"` for a task, a digest for a list. */
+    /** @description The entity tag of this representation: `"<id>.<version>"` for a task or a category, a digest for a list. */
     ETag: string;
     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key. */
     'Idempotent-Replayed': 'true';
@@ -1583,6 +1640,7 @@ export interface operations {
           'Cache-Control': components['headers']['Cache-Control'];
           RateLimit: components['headers']['RateLimit'];
           'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          Location: components['headers']['Location'];
           [name: string]: unknown;
         };
         content: {
@@ -1629,22 +1687,7 @@ export interface operations {
       401: components['responses']['UnauthorizedRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      /** @description Account locked */
-      423: {
-        headers: {
-          'X-Request-ID': components['headers']['X-Request-ID'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Cache-Control': components['headers']['Cache-Control'];
-          RateLimit: components['headers']['RateLimit'];
-          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
-          /** @description Seconds to wait before trying again. */
-          'Retry-After': number;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
+      423: components['responses']['LockedRateLimited'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];
@@ -1875,6 +1918,7 @@ export interface operations {
       403: components['responses']['ForbiddenRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      423: components['responses']['LockedRateLimited'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2073,6 +2117,7 @@ export interface operations {
       403: components['responses']['ForbiddenRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      423: components['responses']['LockedRateLimited'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2087,7 +2132,7 @@ export interface operations {
         limit?: number;
         /** @description The `next_cursor` of the previous page (opaque): the page starts right after its last task. Same sort (and same `q` for relevance) as that page, else 400; keep the filters too. Not with `page`. A task listed for the whole walk appears exactly once, whatever is added or deleted meanwhile; one added later appears only if it sorts after the pages already read. */
         cursor?: string;
-        /** @description Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing. */
+        /** @description Full-text search in title and description (a title match ranks higher). Words must all match; `"a phrase"`, `or` and `-word` work as in web search engines. Case-insensitive, no stemming, any language. A query without any word (only punctuation) matches nothing. A query too complex for Postgres to parse (a run of 33 or more `-`, each a NOT) is 400 naming `q`. */
         q?: string;
         /** @description Only tasks with this status */
         status?: 'todo' | 'in_progress' | 'done';
@@ -2372,6 +2417,7 @@ export interface operations {
       401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
       403: components['responses']['ForbiddenRateLimited'];
       404: components['responses']['NotFoundRateLimited'];
+      409: components['responses']['ConflictRateLimited'];
       412: components['responses']['PreconditionFailedRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
@@ -2558,6 +2604,7 @@ export interface operations {
       401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
       403: components['responses']['ForbiddenRateLimited'];
       404: components['responses']['NotFoundRateLimited'];
+      409: components['responses']['ConflictRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -2619,6 +2666,8 @@ export interface operations {
           'Cache-Control': components['headers']['Cache-Control'];
           RateLimit: components['headers']['RateLimit'];
           'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          Location: components['headers']['Location'];
+          ETag: components['headers']['ETag'];
           'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           [name: string]: unknown;
         };
@@ -2633,6 +2682,56 @@ export interface operations {
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContentRateLimited'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
+    };
+  };
+  getCategory: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you hold: 304 without a body when it is still current */
+        'if-none-match'?: string;
+      };
+      path: {
+        /** @description The category id */
+        cat_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The category */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          RateLimit: components['headers']['RateLimit'];
+          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Category'];
+        };
+      };
+      /** @description Not modified: your copy (If-None-Match) is current */
+      304: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequestRateLimited'];
+      401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      403: components['responses']['ForbiddenRateLimited'];
+      404: components['responses']['NotFoundRateLimited'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];
@@ -2666,8 +2765,60 @@ export interface operations {
       401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
       403: components['responses']['ForbiddenRateLimited'];
       404: components['responses']['NotFoundRateLimited'];
+      409: components['responses']['ConflictRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
+    };
+  };
+  updateCategory: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read: the change applies only if the task is still that version (412 otherwise) */
+        'if-match'?: string;
+        /** @description A unique key per logical request (1-255 visible ASCII characters, e.g. a UUID). A retry with the same key and body gets the first response again (with `Idempotent-Replayed: true`) for 24 h; the same key with another body is 422; a retry while the first runs is 409. */
+        'idempotency-key'?: string;
+      };
+      path: {
+        /** @description The category id */
+        cat_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateCategoryRequest'];
+      };
+    };
+    responses: {
+      /** @description The updated category */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          RateLimit: components['headers']['RateLimit'];
+          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          ETag: components['headers']['ETag'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Category'];
+        };
+      };
+      400: components['responses']['BadRequestRateLimited'];
+      401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      403: components['responses']['ForbiddenRateLimited'];
+      404: components['responses']['NotFoundRateLimited'];
+      409: components['responses']['ConflictRateLimited'];
+      412: components['responses']['PreconditionFailedRateLimited'];
+      413: components['responses']['ContentTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContentRateLimited'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];

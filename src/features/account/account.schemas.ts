@@ -56,7 +56,12 @@ export const SessionSchema = z
   .openapi('Session');
 
 export const SessionListSchema = z
-  .object({ items: z.array(SessionSchema).max(MAX_LISTED_SESSIONS).openapi({ description: 'Your live sessions, the most recently used first' }) })
+  .object({
+    items: z
+      .array(SessionSchema)
+      .max(MAX_LISTED_SESSIONS)
+      .openapi({ description: 'Your live sessions, the most recently used first' }),
+  })
   .openapi('SessionList');
 
 export const AcceptedSchema = z
