@@ -1,8 +1,7 @@
-import { AppError } from '../../lib/errors.ts';
 import { noneMatch, taskEtag as categoryEtag } from '../../lib/etag.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { currentUserId } from '../../middleware/auth.ts';
-import { versionCheck } from '../tasks/tasks.handlers.ts';
+import { requiredVersionCheck } from '../tasks/tasks.handlers.ts';
 import type * as routes from './categories.routes.ts';
 import * as categories from './categories.service.ts';
 
@@ -27,12 +26,7 @@ export const getCategory: AppRouteHandler<typeof routes.getCategory> = async (c)
 export const updateCategory: AppRouteHandler<typeof routes.updateCategory> = async (c) => {
   const categoryId = c.req.valid('param').cat_id;
   const { version, ...changes } = c.req.valid('json');
-  const check = versionCheck(c, categoryId, version);
-  if (!check) {
-    throw new AppError('VALIDATION_FAILED', 'Say which version you are changing.', {
-      errors: [{ pointer: '/body/version', message: 'Required unless an If-Match header is sent' }],
-    });
-  }
+  const check = requiredVersionCheck(c, categoryId, version);
   const category = await categories.updateCategory(c.get('deps'), currentUserId(c), categoryId, changes, check);
   c.header('ETag', categoryEtag(category));
   return c.json(category, 200);

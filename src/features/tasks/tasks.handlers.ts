@@ -34,6 +34,21 @@ export function versionCheck(
   return { from: 'if-match', versions };
 }
 
+/** An update's version check, which must exist: If-Match or the body's `version`. */
+export function requiredVersionCheck(
+  c: Context<AppEnv>,
+  id: string,
+  bodyVersion: number | undefined,
+): tasks.VersionCheck {
+  const check = versionCheck(c, id, bodyVersion);
+  if (!check) {
+    throw new AppError('VALIDATION_FAILED', 'Say which version you are changing.', {
+      errors: [{ pointer: '/body/version', message: 'Required unless an If-Match header is sent' }],
+    });
+  }
+  return check;
+}
+
 export const createTask: AppRouteHandler<typeof routes.createTask> = async (c) => {
   const task = await tasks.createTask(c.get('deps'), currentUserId(c), c.req.valid('json'));
   c.header('Location', `/api/v1/tasks/${task.id}`);
@@ -68,12 +83,7 @@ export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) => {
 export const updateTask: AppRouteHandler<typeof routes.updateTask> = async (c) => {
   const taskId = c.req.valid('param').task_id;
   const { version, ...changes } = c.req.valid('json');
-  const check = versionCheck(c, taskId, version);
-  if (!check) {
-    throw new AppError('VALIDATION_FAILED', 'Say which version you are changing.', {
-      errors: [{ pointer: '/body/version', message: 'Required unless an If-Match header is sent' }],
-    });
-  }
+  const check = requiredVersionCheck(c, taskId, version);
   const task = await tasks.updateTask(c.get('deps'), currentUserId(c), taskId, changes, check);
   c.header('ETag', taskEtag(task));
   return c.json(task, 200);

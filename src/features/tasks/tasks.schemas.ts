@@ -57,6 +57,15 @@ export const UpdateTaskSchema = z
   })
   .openapi('UpdateTaskRequest');
 
+/** Tasks per page, for the list and the trash alike. */
+const pageLimit = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(100)
+  .default(20)
+  .openapi({ description: 'Tasks per page', format: 'int32' });
+
 export const ListTasksQuerySchema = z
   .object({
     page: z.coerce
@@ -66,13 +75,7 @@ export const ListTasksQuerySchema = z
       .max(10_000)
       .optional()
       .openapi({ description: 'Page number, 1 when absent. Not with `cursor`.', default: 1, format: 'int32' }),
-    limit: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(100)
-      .default(20)
-      .openapi({ description: 'Tasks per page', format: 'int32' }),
+    limit: pageLimit,
     cursor: z
       .string()
       .max(CURSOR_MAX_LENGTH)
@@ -170,13 +173,7 @@ export const RestoreTaskSchema = z
 
 export const TrashQuerySchema = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1).openapi({ description: 'Page number', format: 'int32' }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ description: 'Tasks per page', format: 'int32' }),
+  limit: pageLimit,
 });
 
 export const TrashPageSchema = z
