@@ -375,7 +375,11 @@ function tidyParameter(parameter: Parameter): void {
     (schema.examples as unknown[] | undefined) ?? (schema.enum as unknown[] | undefined)?.slice(0, 1) ?? [];
   if (values.length === 0) return;
   delete schema.examples;
-  parameter.examples = Object.fromEntries(values.map((value) => [String(value), { value, 'x-disabled': true }]));
+  // The first under the key `default`: Scalar looks an example up by that key and, finding none,
+  // falls back to the enum's first value, ticked.
+  parameter.examples = Object.fromEntries(
+    values.map((value, index) => [index === 0 ? 'default' : String(value), { value, 'x-disabled': true }]),
+  );
 }
 
 /**
