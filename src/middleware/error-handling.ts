@@ -3,6 +3,7 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { eq } from 'drizzle-orm';
 import type { AppEnv } from '../app-env.ts';
+import { sqlState } from '../db/errors.ts';
 import { users } from '../db/schema.ts';
 import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
 import { describeError, log } from '../lib/log.ts';
@@ -92,21 +93,13 @@ function databaseUnavailable(error: unknown): boolean {
  */
 async function userVanished(c: Context<AppEnv>, error: unknown): Promise<boolean> {
   const userId = c.get('userId');
-  if (!userId || !integrityViolation(error)) return false;
+  if (!userId || !sqlState(error)?.startsWith('23')) return false;
   try {
     const [user] = await c.get('deps').db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
     return user === undefined;
   } catch {
     return false;
   }
-}
-
-function integrityViolation(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const { code } = e as { code?: unknown };
-    if (typeof code === 'string' && code.startsWith('23')) return true;
-  }
-  return false;
 }
 
 function fromHttpException(error: HTTPException): [ErrorCode, string] {

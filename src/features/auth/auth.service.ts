@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { emailVerificationTokens, passwordResetTokens, refreshTokens, users, type User } from '../../db/schema.ts';
+import { uniqueViolation } from '../../db/errors.ts';
 import { logEmailFailure, type EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
@@ -116,13 +117,6 @@ function verificationMessage(deps: Deps, to: string, token: string): EmailMessag
   };
 }
 
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const cause =
-    (error as { cause?: { code?: string; constraint?: string } }).cause ??
-    (error as { code?: string; constraint?: string });
-  return cause.code === '23505' && cause.constraint === constraint;
-}
-
 export async function registerUser(
   deps: Deps,
   input: { email: string; password: string; full_name: string },
@@ -162,7 +156,7 @@ export async function registerUser(
     ]);
     created = inserted[0];
   } catch (error) {
-    if (isUniqueViolation(error, 'users_email_key')) {
+    if (uniqueViolation(error, 'users_email_key')) {
       throw new AppError('EMAIL_TAKEN', 'An account with this email address already exists.');
     }
     throw error;

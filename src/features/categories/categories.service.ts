@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
+import { uniqueViolation } from '../../db/errors.ts';
 import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
@@ -15,15 +16,6 @@ import type { CategoryJson } from './categories.schemas.ts';
 export { MAX_CATEGORIES_PER_USER };
 
 const CATEGORY_JSON = sql`json_build_object('id', c.id, 'user_id', c.user_id, 'name', c.name, 'color', c.color, 'created_at', ${isoTimestamp(sql`c.created_at`)}, 'updated_at', ${isoTimestamp(sql`c.updated_at`)}, 'version', c.version)`;
-
-/** The driver's error, bare from a db.batch or as the cause of drizzle's query error. */
-function isNameTaken(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
-    if (code !== undefined) return code === '23505' && constraint === 'categories_user_name_key';
-  }
-  return false;
-}
 
 export async function createCategory(
   deps: Deps,
@@ -47,7 +39,7 @@ export async function createCategory(
       select (select ${CATEGORY_JSON} from inserted c) as category`),
     ]);
   } catch (error) {
-    if (isNameTaken(error))
+    if (uniqueViolation(error, 'categories_user_name_key'))
       throw new AppError('CONFLICT', `You already have a category named "${input.name}" (names ignore case).`);
     throw error;
   }
@@ -135,7 +127,7 @@ export async function updateCategory(
              (select version from target) as current_version,
              (select ${CATEGORY_JSON} from updated c) as category`);
   } catch (error) {
-    if (isNameTaken(error))
+    if (uniqueViolation(error, 'categories_user_name_key'))
       throw new AppError('CONFLICT', `You already have a category named "${changes.name}" (names ignore case).`);
     throw error;
   }
