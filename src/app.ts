@@ -12,6 +12,7 @@ import { authRouter } from './features/auth/auth.index.ts';
 import { categoriesRouter } from './features/categories/categories.index.ts';
 import { healthRouter } from './features/health/health.index.ts';
 import { tasksRouter } from './features/tasks/tasks.index.ts';
+import { HttpError } from './http/http-error.ts';
 import { AppError } from './lib/errors.ts';
 import { finalizeDocument } from './lib/openapi.ts';
 import { withDeps } from './middleware/deps.ts';
@@ -55,8 +56,8 @@ export function createApp(options: AppOptions = {}) {
       app,
       onMethodNotAllowed: (c, methods) => {
         const allow = [...methods, 'OPTIONS'].join(', ');
-        const error = new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}.`, {
-          headers: { Allow: allow },
+        const error = new HttpError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}.`, {
+          Allow: allow,
         });
         return handleError(error, c);
       },

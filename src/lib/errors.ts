@@ -44,27 +44,48 @@ export interface FieldError {
   message: string;
 }
 
+/** Which limit a request hit, for the RateLimit headers (src/lib/rate-limit.ts formats them). */
+export interface RateLimitState {
+  /** Per client address, per user, or per session family (the refresh rotations). */
+  scope: 'ip' | 'user' | 'family';
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+  windowSeconds: number;
+}
+
+export interface AppErrorOptions {
+  errors?: FieldError[];
+  /** Extra problem members (e.g. `current_version` on a 409), snake_case like the rest of the API. */
+  extensions?: Record<string, unknown>;
+  /** When to try again: the error handler sends it as Retry-After. */
+  retryAfterSeconds?: number;
+  /** The limit that refused the request: the error handler sends it as the RateLimit headers. */
+  rateLimit?: RateLimitState;
+}
+
+/**
+ * What went wrong, in the domain's words: services say *what* (a code, a retry delay, a limit), and
+ * the one error handler decides which HTTP headers say it (docs/decisions/0023-one-way-per-concern.md).
+ */
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: string;
   readonly errors: FieldError[] | undefined;
-  /** Extra problem members (e.g. `current_version` on a 409), snake_case like the rest of the API. */
   readonly extensions: Record<string, unknown>;
-  readonly headers: Record<string, string>;
+  readonly retryAfterSeconds: number | undefined;
+  readonly rateLimit: RateLimitState | undefined;
 
-  constructor(
-    code: ErrorCode,
-    detail: string,
-    options: { errors?: FieldError[]; extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
-  ) {
+  constructor(code: ErrorCode, detail: string, options: AppErrorOptions = {}) {
     super(detail);
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.detail = detail;
     this.errors = options.errors;
     this.extensions = options.extensions ?? {};
-    this.headers = options.headers ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.rateLimit = options.rateLimit;
   }
 }

@@ -36,6 +36,15 @@ export interface JwtSettings {
   ttlSeconds?: number;
 }
 
+/** The settings from the Worker's configuration (JWT_KEYS, JWT_ISSUER, JWT_AUDIENCE). */
+export function jwtSettings(config: {
+  JWT_KEYS: JwtSettings['keys'];
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+}): JwtSettings {
+  return { keys: config.JWT_KEYS, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+}
+
 export const DEFAULT_TTL_SECONDS = 900;
 /** No token we accept lives longer than this, whatever its `exp` says. */
 export const MAX_LIFETIME_SECONDS = 900;
@@ -57,13 +66,11 @@ const MAX_JTI_LENGTH = 128;
 
 /**
  * One answer for every failure. It never names the reason (that would help whoever is probing) and
- * never carries hono's error messages, which contain the token itself. RFC 6750 section 3.1 asks
- * for the challenge with `invalid_token` when a token was presented and refused.
+ * never carries hono's error messages, which contain the token itself. The error handler adds the
+ * RFC 6750 challenge with `invalid_token` to every UNAUTHENTICATED answer.
  */
 function unauthenticated(): AppError {
-  return new AppError('UNAUTHENTICATED', 'The access token is not valid.', {
-    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-  });
+  return new AppError('UNAUTHENTICATED', 'The access token is not valid.');
 }
 
 /**

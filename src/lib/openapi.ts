@@ -97,10 +97,7 @@ const DESCRIPTIONS: Record<number, string> = {
 const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } };
 
 /** Error responses to spread into a route's `responses`, so the document lists every status. */
-export function errorResponses<const S extends number>(...given: S[]) {
-  // Every rate-limited route reaches Upstash and most reach Neon: either may be away, a 503 to retry.
-  const reachesDependencies = given.includes(429 as S) && !given.includes(503 as S);
-  const statuses = (reachesDependencies ? [...given, 503] : given) as S[];
+export function errorResponses<const S extends number>(...statuses: S[]) {
   const out = {} as Record<S, { description: string; content: typeof problemContent }>;
   for (const status of statuses)
     out[status] = { description: DESCRIPTIONS[status] ?? 'Error', content: problemContent };
@@ -240,7 +237,7 @@ export const etagHeader = { ETag: headerRef('ETag') };
 export const replayedHeader = { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') };
 
 /** A header component that this response always sends, inline (a `$ref` cannot change `required`). */
-function requiredHeader(name: HeaderName): HeaderObject {
+export function requiredHeader(name: HeaderName): HeaderObject {
   return { ...HEADERS[name], required: true };
 }
 
@@ -261,36 +258,21 @@ type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /**
- * The headers a response of this operation carries, from what the middleware really does:
+ * The headers every response of a kind carries, from what the app-wide middleware does:
  * - every response: X-Request-ID (request id middleware), and Access-Control-Allow-Origin for
  *   allowed origins (CORS middleware);
  * - every error, and every answer under /api/: Cache-Control: no-store;
- * - on rate-limited operations (those that document 429), RateLimit and RateLimit-Policy on 2xx
- *   and 4xx answers except 413 and 415, which are refused before any route runs; on 429 they are
- *   always there, with Retry-After;
- * - 423 (lockout) always has Retry-After, 503 may (the per-IP limiter and readiness send it);
- * - a 401 of an operation that needs a token has the bearer challenge.
+ * - 423 (lockout) always has Retry-After, 503 may (the limiter, the database and readiness send it).
+ * What a route's gate adds (RateLimit, the bearer challenge) comes with the route: src/gate/route.ts.
  */
-function headersFor(path: string, status: number, operation: Operation, document: Document): Record<string, unknown> {
+function headersFor(path: string, status: number): Record<string, unknown> {
   const headers: Record<string, unknown> = {
     'X-Request-ID': headerRef('X-Request-ID'),
     'Access-Control-Allow-Origin': headerRef('Access-Control-Allow-Origin'),
   };
   if (status >= 400 || path.startsWith('/api/')) headers['Cache-Control'] = headerRef('Cache-Control');
-  const rateLimited = operation.responses?.['429'] !== undefined;
-  if (rateLimited && status === 429) {
-    headers.RateLimit = requiredHeader('RateLimit');
-    headers['RateLimit-Policy'] = requiredHeader('RateLimit-Policy');
-    headers['Retry-After'] = requiredHeader('Retry-After');
-  } else if (rateLimited && [2, 4].includes(Math.floor(status / 100)) && status !== 413 && status !== 415) {
-    headers.RateLimit = headerRef('RateLimit');
-    headers['RateLimit-Policy'] = headerRef('RateLimit-Policy');
-  }
   if (status === 423) headers['Retry-After'] = requiredHeader('Retry-After');
   if (status === 503) headers['Retry-After'] = headerRef('Retry-After');
-  const security = operation.security ?? document.security ?? [];
-  if (status === 401 && security.some((requirement) => Object.keys(requirement).length > 0))
-    headers['WWW-Authenticate'] = headerRef('WWW-Authenticate');
   return headers;
 }
 
@@ -347,7 +329,7 @@ export function finalizeDocument(generated: Document): Document {
       const operation = (item as Record<string, Operation | undefined>)[method];
       if (operation) addBodyCheckResponses(path, method, operation);
       for (const [status, response] of Object.entries((operation?.responses ?? {}) as Record<string, Response>)) {
-        response.headers = { ...headersFor(path, Number(status), operation ?? {}, document), ...response.headers };
+        response.headers = { ...headersFor(path, Number(status)), ...response.headers };
         for (const media of Object.values(response.content ?? {})) closeObjects(media.schema, document, seen);
       }
       for (const parameter of operation?.parameters ?? []) tidyParameter(parameter);

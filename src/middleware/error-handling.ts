@@ -5,18 +5,31 @@ import { eq } from 'drizzle-orm';
 import type { AppEnv } from '../app-env.ts';
 import { sqlState } from '../db/errors.ts';
 import { users } from '../db/schema.ts';
+import { HttpError } from '../http/http-error.ts';
 import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
 import { describeError, log } from '../lib/log.ts';
 import { problemBody, problemResponse } from '../lib/problem.ts';
+import { rateLimitHeaders } from '../lib/rate-limit.ts';
 
 /**
  * RFC 9110 section 15.5.2: a 401 carries a challenge. Every UNAUTHENTICATED answer comes from a route
- * that takes a bearer token; the places that know more (no token at all) set their own.
+ * that takes a bearer token, which was presented and refused (RFC 6750 `invalid_token`); when none
+ * came at all, the gate says so with an HttpError carrying the bare challenge.
  */
 const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="edgetask", error="invalid_token"' };
 
-function challenge(code: ErrorCode): Record<string, string> {
-  return code === 'UNAUTHENTICATED' ? BEARER_CHALLENGE : {};
+/**
+ * The headers of an error answer, written only here: the limit that counted the request (or the one
+ * that refused it), the challenge, when to retry, and what the HTTP layer added.
+ */
+function errorHeaders(c: Context<AppEnv>, code: ErrorCode, error?: AppError): Record<string, string> {
+  const limit = error?.rateLimit ?? c.get('rateLimit');
+  return {
+    ...(limit ? rateLimitHeaders(limit) : {}),
+    ...(code === 'UNAUTHENTICATED' ? BEARER_CHALLENGE : {}),
+    ...(error?.retryAfterSeconds !== undefined ? { 'Retry-After': String(error.retryAfterSeconds) } : {}),
+    ...(error instanceof HttpError ? error.headers : {}),
+  };
 }
 
 function context(c: Context<AppEnv>) {
@@ -29,24 +42,23 @@ function context(c: Context<AppEnv>) {
  * of its internals.
  */
 export const handleError: ErrorHandler<AppEnv> = async (error, c) => {
-  const carried = c.get('rateLimitHeaders') ?? {};
   if (error instanceof AppError) {
     return problemResponse(
       problemBody(error.code, error.detail, context(c), { errors: error.errors, extensions: error.extensions }),
-      { ...carried, ...challenge(error.code), ...error.headers },
+      errorHeaders(c, error.code, error),
     );
   }
   if (error instanceof HTTPException && error.status < 500) {
     const [code, detail] = fromHttpException(error);
-    return problemResponse(problemBody(code, detail, context(c)), { ...carried, ...challenge(code) });
+    return problemResponse(problemBody(code, detail, context(c)), errorHeaders(c, code));
   }
   if (await userVanished(c, error)) {
     // A valid access token of a deleted user, past a denylist that could not answer (Upstash
     // down): a write found no user row. Not a server error: the caller is not authenticated.
-    return problemResponse(problemBody('UNAUTHENTICATED', 'The account no longer exists.', context(c)), {
-      ...carried,
-      ...BEARER_CHALLENGE,
-    });
+    return problemResponse(
+      problemBody('UNAUTHENTICATED', 'The account no longer exists.', context(c)),
+      errorHeaders(c, 'UNAUTHENTICATED'),
+    );
   }
   if (databaseUnavailable(error)) {
     log('error', 'database unavailable', {
@@ -56,7 +68,7 @@ export const handleError: ErrorHandler<AppEnv> = async (error, c) => {
     });
     return problemResponse(
       problemBody('DEPENDENCY_UNAVAILABLE', 'The database cannot be reached right now. Retry shortly.', context(c)),
-      { ...carried, 'Retry-After': '5' },
+      { ...errorHeaders(c, 'DEPENDENCY_UNAVAILABLE'), 'Retry-After': '5' },
     );
   }
   log('error', 'unhandled error', {

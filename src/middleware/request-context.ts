@@ -1,9 +1,10 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { loadConfig, type Bindings } from '../env.ts';
 import { analyticsEngineMetrics, noMetrics } from '../lib/metrics.ts';
 import { newRequestIo, runWithIo, type RequestIo } from '../lib/io-accounting.ts';
 import { log } from '../lib/log.ts';
+import { parseTraceparent } from '../lib/trace.ts';
 
 /**
  * Around every request: W3C trace context, round-trip accounting, and afterwards the one log line,
@@ -66,31 +67,6 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export interface Trace {
-  traceId: string;
-  /** Our span: a fresh id, child of the caller's when a valid traceparent came in. */
-  spanId: string;
-  parentId: string | undefined;
-}
-
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
-
-/** W3C Trace Context: keep the caller's trace id when its header is valid, else start a trace. */
-export function parseTraceparent(header: string | undefined): Trace {
-  const match = header ? TRACEPARENT.exec(header.trim()) : null;
-  const traceId = match?.[1];
-  const parentId = match?.[2];
-  // All-zero ids are invalid by the spec.
-  if (traceId && parentId && !/^0+$/.test(traceId) && !/^0+$/.test(parentId)) {
-    return { traceId, parentId, spanId: randomHex(8) };
-  }
-  return { traceId: randomHex(16), spanId: randomHex(8), parentId: undefined };
-}
-
-function randomHex(bytes: number): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * How many Neon and Upstash calls a request made, and how long they took, tells an attacker about
  * the code path (a cache hit, an account that exists): production sends only the total unless
@@ -113,11 +89,3 @@ function serverTiming(io: RequestIo, totalMs: number, detail: 'full' | 'total'):
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-/**
- * Runs work after the response, through waitUntil (cache fills, second invalidations, emails,
- * failed-login counts): it never delays the client and is not counted as the request's round trips.
- */
-export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>): void {
-  c.get('background').push(work);
-}

@@ -5,6 +5,7 @@ import { matchedRoutes } from 'hono/route';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../app-env.ts';
 import { loadConfig } from '../env.ts';
+import { HttpError } from '../http/http-error.ts';
 import { AppError } from '../lib/errors.ts';
 
 /** An API serves JSON to programs: nothing may be framed, sniffed, scripted or kept by a shared cache. */
@@ -117,10 +118,10 @@ export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (contentType === undefined && !hasBody) return next();
   const mediaType = (contentType ?? '').split(';')[0]?.trim() ?? '';
   if (!JSON_MEDIA_TYPE.test(mediaType)) {
-    throw new AppError(
+    throw new HttpError(
       'UNSUPPORTED_MEDIA_TYPE',
       contentType ? 'Request bodies must be application/json.' : 'A request body needs Content-Type: application/json.',
-      { headers: { 'Accept-Post': 'application/json', 'Accept-Patch': 'application/json' } },
+      { 'Accept-Post': 'application/json', 'Accept-Patch': 'application/json' },
     );
   }
   return next();

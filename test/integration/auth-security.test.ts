@@ -288,7 +288,7 @@ describe('round trips per auth route', () => {
       return { status: res.status, neon: counters.neon.requests, upstash: counters.upstash.requests, res };
     };
     const registered = await measure('/api/v1/auth/register', json({ email, password: PASSWORD, full_name: 'Trips' }));
-    // The second Upstash call is the per-address email cap, after the response (src/lib/email-cap.ts).
+    // The second Upstash call is the per-address email cap, after the response (src/features/auth/email-cap.ts).
     expect(registered).toMatchObject({ status: 201, neon: 1, upstash: 2 });
     const tokens = await registered.res.json<{ access_token: string; refresh_token: string }>();
     expect(await measure('/api/v1/auth/login', json({ email, password: PASSWORD }))).toMatchObject({

@@ -1,23 +1,22 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { errorResponses, json as jsonContent } from '../../src/lib/openapi.ts';
-import { requireAuth, requireVerifiedEmail } from '../../src/middleware/auth.ts';
+import { gatedRoute } from '../../src/gate/route.ts';
+import { json as jsonContent } from '../../src/lib/openapi.ts';
 import { bearer, register, verificationTokenFor } from '../helpers/auth.ts';
 import { json, setupTestApp } from '../helpers/test-app.ts';
 
-// Task routes come with their own issue; this stands in for them with the same middleware chain.
+// A route gated as the task routes are (a verified address when REQUIRE_VERIFIED_EMAIL is on).
 function addProtectedProbe(app: App): void {
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/v1/_probe/tasks',
-      middleware: [requireAuth(), requireVerifiedEmail()] as const,
-      responses: {
-        200: { description: 'ok', content: jsonContent(z.object({ ok: z.boolean() })) },
-        ...errorResponses(401, 403),
+    gatedRoute(
+      { auth: 'user', verified: true },
+      {
+        method: 'get',
+        path: '/api/v1/_probe/tasks',
+        responses: { 200: { description: 'ok', content: jsonContent(z.object({ ok: z.boolean() })) } },
       },
-    }),
+    ),
     (c) => c.json({ ok: true }, 200),
   );
 }

@@ -1,7 +1,6 @@
-import { mayEmail } from '../../lib/email-cap.ts';
+import { mayEmail } from '../auth/email-cap.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
-import { currentSessionId, currentUserId } from '../../middleware/auth.ts';
-import { afterResponse } from '../../middleware/request-context.ts';
+import { afterResponse, currentSessionId, currentUserId } from '../../http/context.ts';
 import { sendQuietly } from '../auth/auth.service.ts';
 import type * as routes from './account.routes.ts';
 import * as account from './account.service.ts';

@@ -1,7 +1,5 @@
-import { createRoute } from '@hono/zod-openapi';
+import { gatedRoute } from '../../gate/route.ts';
 import { errorResponses, json, jsonBody } from '../../lib/openapi.ts';
-import { requireAuth } from '../../middleware/auth.ts';
-import { rateLimitByIp, rateLimitByUser } from '../../middleware/rate-limit.ts';
 import {
   AcceptedSchema,
   AccountExportSchema,
@@ -13,24 +11,24 @@ import {
   SessionListSchema,
 } from './account.schemas.ts';
 
-const publicRoute = { tags: ['Account'], security: [], middleware: [rateLimitByIp()] };
-const userRoute = { tags: ['Account'], middleware: [requireAuth(), rateLimitByUser()] };
+const open = { auth: 'public' } as const;
+const user = { auth: 'user' } as const;
 
-export const changePassword = createRoute({
+export const changePassword = gatedRoute(user, {
   operationId: 'changePassword',
-  ...userRoute,
+  tags: ['Account'],
   method: 'post',
   path: '/api/v1/auth/change-password',
   summary: 'Change the password',
   description:
     'Needs the current password (403 if wrong). Wrong passwords count toward the same lockout as login: 423 with Retry-After while locked, even with the right one. Every other session ends; this one goes on.',
   request: { body: jsonBody(ChangePasswordSchema) },
-  responses: { 204: { description: 'Changed' }, ...errorResponses(400, 401, 403, 413, 415, 423, 429, 500) },
+  responses: { 204: { description: 'Changed' }, ...errorResponses(400, 403, 423) },
 });
 
-export const forgotPassword = createRoute({
+export const forgotPassword = gatedRoute(open, {
   operationId: 'forgotPassword',
-  ...publicRoute,
+  tags: ['Account'],
   method: 'post',
   path: '/api/v1/auth/forgot-password',
   summary: 'Ask for a password reset email',
@@ -39,47 +37,46 @@ export const forgotPassword = createRoute({
   request: { body: jsonBody(ForgotPasswordSchema) },
   responses: {
     202: { description: 'Accepted', content: json(AcceptedSchema) },
-    ...errorResponses(400, 413, 415, 429, 500, 503),
+    ...errorResponses(400),
   },
 });
 
-export const resetPassword = createRoute({
+export const resetPassword = gatedRoute(open, {
   operationId: 'resetPassword',
-  ...publicRoute,
+  tags: ['Account'],
   method: 'post',
   path: '/api/v1/auth/reset-password',
   summary: 'Set a new password with a reset token',
   description: 'Single use. Unlocks the account and ends every session.',
   request: { body: jsonBody(ResetPasswordSchema) },
-  responses: { 204: { description: 'Password set' }, ...errorResponses(400, 413, 415, 429, 500, 503) },
+  responses: { 204: { description: 'Password set' }, ...errorResponses(400) },
 });
 
-export const listSessions = createRoute({
+export const listSessions = gatedRoute(user, {
   operationId: 'listSessions',
-  ...userRoute,
+  tags: ['Account'],
   method: 'get',
   path: '/api/v1/auth/sessions',
   summary: 'Your live sessions',
   responses: {
     200: { description: 'Most recently used first', content: json(SessionListSchema) },
-    ...errorResponses(401, 429, 500),
   },
 });
 
-export const endSession = createRoute({
+export const endSession = gatedRoute(user, {
   operationId: 'endSession',
-  ...userRoute,
+  tags: ['Account'],
   method: 'delete',
   path: '/api/v1/auth/sessions/{session_id}',
   summary: 'End one session',
   description: 'Its refresh and access tokens stop working at once.',
   request: { params: SessionIdParamSchema },
-  responses: { 204: { description: 'Ended' }, ...errorResponses(400, 401, 403, 404, 429, 500) },
+  responses: { 204: { description: 'Ended' }, ...errorResponses(400, 403, 404) },
 });
 
-export const exportAccount = createRoute({
+export const exportAccount = gatedRoute(user, {
   operationId: 'exportAccount',
-  ...userRoute,
+  tags: ['Account'],
   method: 'get',
   path: '/api/v1/account/export',
   summary: 'Export all your data',
@@ -97,21 +94,19 @@ export const exportAccount = createRoute({
       },
       content: json(AccountExportSchema),
     },
-    ...errorResponses(401, 429, 500),
   },
 });
 
-export const deleteAccount = createRoute({
+// No cache invalidation: the after-response purge removes the user's cache, and a generation bump
+// after it would leave a key behind.
+export const deleteAccount = gatedRoute(user, {
   operationId: 'deleteAccount',
   tags: ['Account'],
-  // No cache invalidation: the after-response purge removes the user's cache, and a generation
-  // bump after it would leave a key behind.
-  middleware: [requireAuth(), rateLimitByUser()],
   method: 'delete',
   path: '/api/v1/account',
   summary: 'Delete your account',
   description:
     'Needs the password (403 if wrong; wrong ones count toward the login lockout, 423 with Retry-After while locked). Deletes you and every row of yours; your tokens stop working at once.',
   request: { body: jsonBody(DeleteAccountSchema) },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 413, 415, 423, 429, 500) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 403, 423) },
 });

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
-import { mayEmail } from '../../lib/email-cap.ts';
+import { mayEmail } from './email-cap.ts';
 import { describeError, log } from '../../lib/log.ts';
+import { rateLimitHeaders } from '../../lib/rate-limit.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
-import { currentUserId } from '../../middleware/auth.ts';
-import { afterResponse } from '../../middleware/request-context.ts';
+import { afterResponse, currentUserId } from '../../http/context.ts';
 import type * as routes from './auth.routes.ts';
 import {
   findUser,
@@ -27,7 +27,6 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   afterResponse(c, async () => {
     if (await mayEmail(deps, email.to, c.get('requestId'))) await sendQuietly(deps, email, c.get('requestId'));
   });
-  c.header('Cache-Control', 'no-store');
   // The user resource is read with the returned token at /auth/me (there is no /users/{id} route).
   c.header('Location', '/api/v1/auth/me');
   return c.json({ ...tokens, user }, 201);
@@ -35,16 +34,13 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
   const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c));
-  c.header('Cache-Control', 'no-store');
   return c.json({ ...tokens, user }, 200);
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
   const { tokens, limit } = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
   // Limited per session family, not per address (docs/decisions/0015-refresh-rotation-and-limit.md).
-  c.header('RateLimit-Policy', `"family";q=${limit.limit};w=60`);
-  c.header('RateLimit', `"family";r=${limit.remaining};t=${limit.resetSeconds}`);
-  c.header('Cache-Control', 'no-store');
+  for (const [name, value] of Object.entries(rateLimitHeaders(limit))) c.header(name, value);
   return c.json(tokens, 200);
 };
 
@@ -72,7 +68,7 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
   const user = await resendableUser(deps, userId);
   const expiresAt = verificationExpiry(deps);
   // After the response, and only within the address's email cap: a capped request keeps the links
-  // already sent working and answers exactly like one that sent (src/lib/email-cap.ts).
+  // already sent working and answers exactly like one that sent (src/features/auth/email-cap.ts).
   afterResponse(c, async () => {
     if (!(await mayEmail(deps, user.email, c.get('requestId')))) return;
     let email;

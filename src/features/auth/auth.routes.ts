@@ -1,7 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
+import { gatedRoute, withRateLimitHeaders } from '../../gate/route.ts';
 import { errorResponses, headerRef, json, jsonBody } from '../../lib/openapi.ts';
-import { requireAuth } from '../../middleware/auth.ts';
-import { rateLimitByIp, rateLimitByUser } from '../../middleware/rate-limit.ts';
 import {
   AuthResponseSchema,
   LoginBodySchema,
@@ -14,13 +13,13 @@ import {
   VerifyEmailBodySchema,
 } from './auth.schemas.ts';
 
-// Unauthenticated routes: the per-IP limit runs before validation and before any password hashing.
-const publicRoute = { tags: ['Auth'], security: [], middleware: [rateLimitByIp()] };
-const userRoute = { tags: ['Auth'], middleware: [requireAuth(), rateLimitByUser()] };
+// Unauthenticated routes: the per-address limit runs before validation and any password hashing.
+const open = { auth: 'public' } as const;
+const user = { auth: 'user' } as const;
 
-export const register = createRoute({
+export const register = gatedRoute(open, {
   operationId: 'register',
-  ...publicRoute,
+  tags: ['Auth'],
   method: 'post',
   path: '/api/v1/auth/register',
   summary: 'Create an account',
@@ -33,13 +32,13 @@ export const register = createRoute({
       headers: { Location: headerRef('Location') },
       content: json(AuthResponseSchema),
     },
-    ...errorResponses(400, 409, 413, 415, 429, 500, 503),
+    ...errorResponses(400, 409),
   },
 });
 
-export const login = createRoute({
+export const login = gatedRoute(open, {
   operationId: 'login',
-  ...publicRoute,
+  tags: ['Auth'],
   method: 'post',
   path: '/api/v1/auth/login',
   summary: 'Log in',
@@ -50,7 +49,7 @@ export const login = createRoute({
       description: 'Logged in',
       content: json(AuthResponseSchema),
     },
-    ...errorResponses(400, 401, 413, 415, 423, 429, 500, 503),
+    ...errorResponses(400, 401, 423),
   },
 });
 
@@ -66,47 +65,45 @@ export const refresh = createRoute({
   description:
     'Returns a new access token and a new refresh token; the presented one stops working. A retry with the same token within 10 seconds gets the same new refresh token back, so a session has one live refresh token at any time. Reuse after that revokes the whole session: 403. Limited per session (RATE_LIMIT_REFRESH_PER_MINUTE, 10 rotations a minute), not per client address.',
   request: { body: jsonBody(RefreshBodySchema) },
-  responses: {
-    200: {
-      description: 'New tokens',
-      content: json(TokenPairSchema),
-    },
+  // The per-session limit's RateLimit headers are documented as a gate documents its own.
+  responses: withRateLimitHeaders({
+    200: { description: 'New tokens', content: json(TokenPairSchema) },
     ...errorResponses(400, 401, 403, 413, 415, 429, 500, 503),
-  },
+  }),
 });
 
-export const logout = createRoute({
+export const logout = gatedRoute(open, {
   operationId: 'logout',
-  ...publicRoute,
+  tags: ['Auth'],
   method: 'post',
   path: '/api/v1/auth/logout',
   summary: 'End the session of a refresh token',
   description: 'Revokes every refresh token of the session. Always 204, also for unknown tokens.',
   request: { body: jsonBody(LogoutBodySchema) },
-  responses: { 204: { description: 'Session ended' }, ...errorResponses(400, 413, 415, 429, 500, 503) },
+  responses: { 204: { description: 'Session ended' }, ...errorResponses(400) },
 });
 
-export const logoutAll = createRoute({
+export const logoutAll = gatedRoute(user, {
   operationId: 'logoutAll',
-  ...userRoute,
+  tags: ['Auth'],
   method: 'post',
   path: '/api/v1/auth/logout-all',
   summary: 'End every session of the current user',
-  responses: { 204: { description: 'All sessions ended' }, ...errorResponses(401, 429, 500) },
+  responses: { 204: { description: 'All sessions ended' } },
 });
 
-export const me = createRoute({
+export const me = gatedRoute(user, {
   operationId: 'me',
-  ...userRoute,
+  tags: ['Auth'],
   method: 'get',
   path: '/api/v1/auth/me',
   summary: 'The current user',
-  responses: { 200: { description: 'The user', content: json(UserSchema) }, ...errorResponses(401, 429, 500) },
+  responses: { 200: { description: 'The user', content: json(UserSchema) } },
 });
 
-export const verifyEmail = createRoute({
+export const verifyEmail = gatedRoute(open, {
   operationId: 'verifyEmail',
-  ...publicRoute,
+  tags: ['Auth'],
   method: 'post',
   path: '/api/v1/auth/verify-email',
   summary: 'Verify an email address',
@@ -114,13 +111,13 @@ export const verifyEmail = createRoute({
   request: { body: jsonBody(VerifyEmailBodySchema) },
   responses: {
     200: { description: 'Verified', content: json(UserSchema) },
-    ...errorResponses(400, 413, 415, 429, 500, 503),
+    ...errorResponses(400),
   },
 });
 
-export const resendVerification = createRoute({
+export const resendVerification = gatedRoute(user, {
   operationId: 'resendVerification',
-  ...userRoute,
+  tags: ['Auth'],
   method: 'post',
   path: '/api/v1/auth/resend-verification',
   summary: 'Send a new verification email',
@@ -128,6 +125,6 @@ export const resendVerification = createRoute({
     'Earlier verification links stop working. 409 when the address is already verified. At most 3 emails per address per hour (verification and reset emails together); over that the answer is the same and no email goes out.',
   responses: {
     202: { description: 'A new email is on its way', content: json(ResendResponseSchema) },
-    ...errorResponses(401, 409, 429, 500),
+    ...errorResponses(409),
   },
 });

@@ -3,16 +3,15 @@ import type { Deps } from '../../deps.ts';
 import { emailVerificationTokens, passwordResetTokens, refreshTokens, users, type User } from '../../db/schema.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import { logEmailFailure, type EmailMessage } from '../../lib/email.ts';
-import { AppError } from '../../lib/errors.ts';
+import { AppError, type RateLimitState } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
-import { signAccessToken } from '../../lib/jwt.ts';
+import { jwtSettings, signAccessToken } from '../../lib/jwt.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword, type PasswordPolicy } from '../../lib/password.ts';
 import { denySessions } from '../../lib/revocation.ts';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toBase64Url } from '../../lib/base64url.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
-import { jwtSettings } from '../../middleware/auth.ts';
 import { claimPasswordCheck, releaseClaim } from './lockout.ts';
 
 /**
@@ -231,7 +230,7 @@ type RefreshOutcome = {
 /** What a successful refresh tells the handler for its RateLimit headers. */
 export interface RefreshResult {
   tokens: TokenPair;
-  limit: { limit: number; remaining: number; resetSeconds: number };
+  limit: RateLimitState;
 }
 
 const REFRESH_WINDOW_SECONDS = 60;
@@ -312,9 +311,16 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
       )
     : REFRESH_WINDOW_SECONDS;
   const used = outcome.recent + outcome.rotated;
+  const state = (remaining: number): RateLimitState => ({
+    scope: 'family',
+    limit,
+    remaining,
+    resetSeconds,
+    windowSeconds: REFRESH_WINDOW_SECONDS,
+  });
   const answer = async (): Promise<RefreshResult> => ({
     tokens: await tokenPair(deps, session, next, now),
-    limit: { limit, remaining: Math.max(0, limit - used), resetSeconds },
+    limit: state(Math.max(0, limit - used)),
   });
   if (outcome.rotated === 1) return answer();
 
@@ -324,13 +330,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
     throw new AppError(
       'RATE_LIMITED',
       `Too many refreshes: ${limit} per minute per session. Retry after ${resetSeconds} s.`,
-      {
-        headers: {
-          'Retry-After': String(resetSeconds),
-          'RateLimit-Policy': `"family";q=${limit};w=${REFRESH_WINDOW_SECONDS}`,
-          RateLimit: `"family";r=0;t=${resetSeconds}`,
-        },
-      },
+      { retryAfterSeconds: resetSeconds, rateLimit: state(0) },
     );
   }
   const retry =
@@ -399,10 +399,7 @@ export async function logoutAllSessions(deps: Deps, userId: string): Promise<voi
 export async function findUser(deps: Deps, userId: string): Promise<PublicUser> {
   const [user] = await deps.db.select().from(users).where(eq(users.id, userId)).limit(1);
   // The token is valid but its user is gone (account deleted): treat it as unauthenticated.
-  if (!user)
-    throw new AppError('UNAUTHENTICATED', 'The account no longer exists.', {
-      headers: { 'WWW-Authenticate': 'Bearer realm="edgetask", error="invalid_token"' },
-    });
+  if (!user) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
   return publicUser(user);
 }
 

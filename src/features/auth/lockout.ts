@@ -76,7 +76,7 @@ export function accountLocked(until: Date, now: Date): AppError {
     'ACCOUNT_LOCKED',
     `Too many failed password checks: the account is locked for ${Math.ceil(seconds / 60)} more minute(s).`,
     {
-      headers: { 'Retry-After': String(seconds) },
+      retryAfterSeconds: seconds,
       extensions: { locked_until: until.toISOString() },
     },
   );

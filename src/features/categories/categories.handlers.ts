@@ -1,6 +1,6 @@
 import { noneMatch, taskEtag as categoryEtag } from '../../lib/etag.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
-import { currentUserId } from '../../middleware/auth.ts';
+import { currentUserId } from '../../http/context.ts';
 import { requiredVersionCheck } from '../tasks/tasks.handlers.ts';
 import type * as routes from './categories.routes.ts';
 import * as categories from './categories.service.ts';

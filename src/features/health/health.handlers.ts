@@ -17,7 +17,7 @@ export const readiness: AppRouteHandler<typeof getReadiness> = async (c) => {
     );
     throw new AppError('DEPENDENCY_UNAVAILABLE', `Not ready: ${names.join(', ')}.`, {
       extensions: { checks },
-      headers: { 'Retry-After': '5' },
+      retryAfterSeconds: 5,
     });
   }
   return c.json({ status: 'ready' as const, checks }, 200);

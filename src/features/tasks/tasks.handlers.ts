@@ -3,8 +3,8 @@ import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../lib/errors.ts';
 import { bodyEtag, ifMatchVersions, noneMatch, taskEtag } from '../../lib/etag.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
-import { currentUserId } from '../../middleware/auth.ts';
-import { cachedJson, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
+import { currentUserId } from '../../http/context.ts';
+import { cachedJson } from '../../http/cached-json.ts';
 import { assignCategory as link, removeCategory as unlink } from '../categories/categories.service.ts';
 import { decodeCursor, taskChanges as readChanges } from './tasks.changes.ts';
 import type * as routes from './tasks.routes.ts';
@@ -58,9 +58,7 @@ export const createTask: AppRouteHandler<typeof routes.createTask> = async (c) =
 
 export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) => {
   const userId = currentUserId(c);
-  const { value } = await cachedJson(c, listCacheKey(c), () =>
-    tasks.listTasks(c.get('deps'), userId, c.req.valid('query')),
-  );
+  const { value } = await cachedJson(c, () => tasks.listTasks(c.get('deps'), userId, c.req.valid('query')));
   // Serialised once: the tag is the digest of exactly the bytes sent.
   const text = JSON.stringify(value);
   const etag = await bodyEtag(text);
@@ -71,9 +69,7 @@ export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) => 
 
 export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) => {
   const userId = currentUserId(c);
-  const { value } = await cachedJson(c, taskCacheKey(c), () =>
-    tasks.getTask(c.get('deps'), userId, c.req.valid('param').task_id),
-  );
+  const { value } = await cachedJson(c, () => tasks.getTask(c.get('deps'), userId, c.req.valid('param').task_id));
   const etag = taskEtag(value);
   c.header('ETag', etag);
   if (!noneMatch(c.req.header('If-None-Match'), etag)) return c.body(null, 304);

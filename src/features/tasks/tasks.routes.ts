@@ -1,19 +1,16 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { gatedRoute } from '../../gate/route.ts';
+import { listCacheKey, taskCacheKey } from '../../http/cached-json.ts';
 import {
   errorResponses,
   etagHeader,
   headerRef,
-  IdempotencyKeyHeader,
   IfMatchHeader,
   IfNoneMatchHeader,
   json,
   jsonBody,
   replayedHeader,
 } from '../../lib/openapi.ts';
-import { requireAuth, requireVerifiedEmail } from '../../middleware/auth.ts';
-import { idempotencyKey, replayIdempotent } from '../../middleware/idempotency.ts';
-import { rateLimitByUser } from '../../middleware/rate-limit.ts';
-import { limitAndInvalidate, limitAndReadCache, listCacheKey, taskCacheKey } from '../../middleware/user-cache.ts';
 import {
   ChangesPageSchema,
   ChangesQuerySchema,
@@ -30,47 +27,40 @@ import {
 } from './tasks.schemas.ts';
 
 // Reads check the cache in the same Upstash request as the rate limit; writes retire the user's
-// cached reads in that request too (src/middleware/user-cache.ts), and claim an Idempotency-Key
-// there when the client sent one (src/middleware/idempotency.ts).
-const readRoute = (key: Parameters<typeof limitAndReadCache>[0]) => ({
-  tags: ['Tasks'],
-  middleware: [requireAuth(), limitAndReadCache(key), requireVerifiedEmail()],
-});
-const cacheHeader = { 'X-Cache': headerRef('X-Cache') };
-const writeRoute = { tags: ['Tasks'], middleware: [requireAuth(), limitAndInvalidate(), requireVerifiedEmail()] };
-const retryableWriteRoute = {
-  tags: ['Tasks'],
-  middleware: [requireAuth(), idempotencyKey(), limitAndInvalidate(), requireVerifiedEmail(), replayIdempotent()],
-};
+// cached reads in that request too, and claim an Idempotency-Key there when one is sent
+// (src/gate/gate.ts).
+const read = { auth: 'user', verified: true } as const;
+const cachedRead = (cache: typeof listCacheKey) => ({ ...read, cache });
+const write = { auth: 'user', verified: true, cache: 'invalidate' } as const;
+const retryableWrite = { ...write, idempotent: true } as const;
 
+const cacheHeader = { 'X-Cache': headerRef('X-Cache') };
 const conditionalRead = z.object({ 'if-none-match': IfNoneMatchHeader });
-const retryable = z.object({ 'idempotency-key': IdempotencyKeyHeader });
 const conditionalWrite = z.object({ 'if-match': IfMatchHeader });
-const conditionalRetryableWrite = z.object({ 'if-match': IfMatchHeader, 'idempotency-key': IdempotencyKeyHeader });
 
 const notModified = { 304: { description: 'Not modified: your copy (If-None-Match) is current', headers: etagHeader } };
 
-export const createTask = createRoute({
+export const createTask = gatedRoute(retryableWrite, {
   operationId: 'createTask',
-  ...retryableWriteRoute,
+  tags: ['Tasks'],
   method: 'post',
   path: '/api/v1/tasks',
   summary: 'Create a task',
   description: 'Priority defaults to medium and status to todo; due_date, when given, must be in the future.',
-  request: { headers: retryable, body: jsonBody(CreateTaskSchema) },
+  request: { body: jsonBody(CreateTaskSchema) },
   responses: {
     201: {
       description: 'Created',
       headers: { Location: headerRef('Location'), ...etagHeader, ...replayedHeader },
       content: json(TaskSchema),
     },
-    ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 503),
+    ...errorResponses(400, 403, 409),
   },
 });
 
-export const listTasks = createRoute({
+export const listTasks = gatedRoute(cachedRead(listCacheKey), {
   operationId: 'listTasks',
-  ...readRoute(listCacheKey),
+  tags: ['Tasks'],
   method: 'get',
   path: '/api/v1/tasks',
   summary: 'List tasks',
@@ -82,14 +72,13 @@ export const listTasks = createRoute({
   responses: {
     200: { description: 'A page of tasks', headers: { ...cacheHeader, ...etagHeader }, content: json(TaskPageSchema) },
     ...notModified,
-    ...errorResponses(400, 401, 403, 429, 500),
+    ...errorResponses(400, 403),
   },
 });
 
-export const listTrash = createRoute({
+export const listTrash = gatedRoute(read, {
   operationId: 'listTrash',
   tags: ['Tasks'],
-  middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()],
   method: 'get',
   path: '/api/v1/tasks/trash',
   summary: 'List deleted tasks (the trash)',
@@ -98,14 +87,13 @@ export const listTrash = createRoute({
   request: { query: TrashQuerySchema },
   responses: {
     200: { description: 'A page of deleted tasks', content: json(TrashPageSchema) },
-    ...errorResponses(400, 401, 403, 429, 500),
+    ...errorResponses(400, 403),
   },
 });
 
-export const taskChanges = createRoute({
+export const taskChanges = gatedRoute(read, {
   operationId: 'taskChanges',
   tags: ['Tasks'],
-  middleware: [requireAuth(), rateLimitByUser(), requireVerifiedEmail()],
   method: 'get',
   path: '/api/v1/tasks/changes',
   summary: 'Delta sync: what changed since your last sync',
@@ -114,13 +102,13 @@ export const taskChanges = createRoute({
   request: { query: ChangesQuerySchema },
   responses: {
     200: { description: 'The changes, oldest first', content: json(ChangesPageSchema) },
-    ...errorResponses(400, 401, 403, 410, 429, 500),
+    ...errorResponses(400, 403, 410),
   },
 });
 
-export const getTask = createRoute({
+export const getTask = gatedRoute(cachedRead(taskCacheKey), {
   operationId: 'getTask',
-  ...readRoute(taskCacheKey),
+  tags: ['Tasks'],
   method: 'get',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Get a task with its categories',
@@ -128,40 +116,40 @@ export const getTask = createRoute({
   responses: {
     200: { description: 'The task', headers: { ...cacheHeader, ...etagHeader }, content: json(TaskSchema) },
     ...notModified,
-    ...errorResponses(400, 401, 403, 404, 429, 500),
+    ...errorResponses(400, 403, 404),
   },
 });
 
-export const updateTask = createRoute({
+export const updateTask = gatedRoute(retryableWrite, {
   operationId: 'updateTask',
-  ...retryableWriteRoute,
+  tags: ['Tasks'],
   method: 'patch',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Update a task',
   description:
     'Partial update. Send the version you read, either as `version` in the body (409 with `current_version` if the task changed since) or as its ETag in If-Match (412 if it changed). On success the version increments.',
-  request: { params: TaskIdParamSchema, headers: conditionalRetryableWrite, body: jsonBody(UpdateTaskSchema) },
+  request: { params: TaskIdParamSchema, headers: conditionalWrite, body: jsonBody(UpdateTaskSchema) },
   responses: {
     200: { description: 'The updated task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
-    ...errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503),
+    ...errorResponses(400, 403, 404, 409, 412),
   },
 });
 
-export const deleteTask = createRoute({
+export const deleteTask = gatedRoute(write, {
   operationId: 'deleteTask',
-  ...writeRoute,
+  tags: ['Tasks'],
   method: 'delete',
   path: '/api/v1/tasks/{task_id}',
   summary: 'Delete a task (to the trash)',
   description:
     'The task moves to the trash (see /api/v1/tasks/trash). With If-Match, only if it is still that version.',
   request: { params: TaskIdParamSchema, headers: conditionalWrite },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 409, 412, 429, 500) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 403, 404, 409, 412) },
 });
 
-export const restoreTask = createRoute({
+export const restoreTask = gatedRoute(retryableWrite, {
   operationId: 'restoreTask',
-  ...retryableWriteRoute,
+  tags: ['Tasks'],
   method: 'post',
   path: '/api/v1/tasks/{task_id}/restore',
   summary: 'Restore a task from the trash',
@@ -169,43 +157,41 @@ export const restoreTask = createRoute({
     'The task comes back with a new version. A task not in the trash is returned unchanged. With If-Match (412) or a body `version` (409), only if it is still that version. 404 once purged.',
   request: {
     params: TaskIdParamSchema,
-    headers: conditionalRetryableWrite,
+    headers: conditionalWrite,
     body: { required: false, content: json(RestoreTaskSchema) },
   },
   responses: {
     200: { description: 'The restored task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
-    ...errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503),
+    ...errorResponses(400, 403, 404, 409, 412),
   },
 });
 
-export const assignCategory = createRoute({
+export const assignCategory = gatedRoute(retryableWrite, {
   operationId: 'assignCategory',
-  ...retryableWriteRoute,
   tags: ['Tasks', 'Categories'],
   method: 'post',
   path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
   summary: 'Assign a category to a task',
   description:
     'Both must be yours (403 otherwise) and exist (404); assigning twice is 409. The task gets a new version.',
-  request: { params: TaskCategoryParamSchema, headers: retryable },
+  request: { params: TaskCategoryParamSchema },
   responses: {
     200: {
       description: 'The task with its categories',
       headers: { ...etagHeader, ...replayedHeader },
       content: json(TaskSchema),
     },
-    ...errorResponses(400, 401, 403, 404, 409, 422, 429, 500, 503),
+    ...errorResponses(400, 403, 404, 409),
   },
 });
 
-export const removeCategory = createRoute({
+export const removeCategory = gatedRoute(write, {
   operationId: 'removeCategory',
-  ...writeRoute,
   tags: ['Tasks', 'Categories'],
   method: 'delete',
   path: '/api/v1/tasks/{task_id}/categories/{cat_id}',
   summary: 'Remove a category from a task',
   description: 'The task gets a new version.',
   request: { params: TaskCategoryParamSchema },
-  responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404, 409, 429, 500) },
+  responses: { 204: { description: 'Removed' }, ...errorResponses(400, 403, 404, 409) },
 });

@@ -1,7 +1,7 @@
 import { Ratelimit } from '@upstash/ratelimit';
-import type { Deps } from '../deps.ts';
-import { describeError, log } from './log.ts';
-import { hashToken } from './tokens.ts';
+import type { Deps } from '../../deps.ts';
+import { describeError, log } from '../../lib/log.ts';
+import { hashToken } from '../../lib/tokens.ts';
 
 /** Emails per address per hour, whatever the kind and whoever asks (issue 12: email bombing). */
 export const EMAILS_PER_ADDRESS_PER_HOUR = 3;
