@@ -29,8 +29,10 @@ const timestamps = {
 /** Postgres' full-text document type; only Postgres writes it (a generated column), so no mapping. */
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
+// Declared here once: the API's schemas take their enums and defaults from these.
 export const taskStatus = pgEnum('task_status', ['todo', 'in_progress', 'done']);
 export const taskPriority = pgEnum('task_priority', ['low', 'medium', 'high', 'urgent']);
+export const DEFAULT_CATEGORY_COLOR = '#6B7280';
 
 export const users = pgTable(
   'users',
@@ -181,7 +183,7 @@ export const categories = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     name: text().notNull(),
-    color: text().notNull().default('#6B7280'),
+    color: text().notNull().default(DEFAULT_CATEGORY_COLOR),
     ...timestamps,
     /** Renames and recolours: optimistic locking as for tasks (ETag "<id>.<version>", If-Match). */
     updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),

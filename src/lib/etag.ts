@@ -6,7 +6,7 @@ import { toBase64Url } from './base64url.ts';
  * so the pair names one representation. A list's tag is a digest of the JSON it answers with.
  */
 
-export function taskEtag(task: { id: string; version: number }): string {
+export function versionEtag(task: { id: string; version: number }): string {
   return `"${task.id}.${task.version}"`;
 }
 
@@ -58,3 +58,6 @@ export function ifMatchVersions(header: string | undefined, taskId: string): num
   }
   return versions;
 }
+
+/** The version a write expects: the body's `version` (409 when stale) or If-Match (412). */
+export type VersionCheck = { from: 'body'; version: number } | { from: 'if-match'; versions: number[] | '*' };

@@ -1,5 +1,5 @@
 import { mayEmail } from '../auth/email-cap.ts';
-import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import type { AppRouteHandler } from '../../http/route-handler.ts';
 import { afterResponse, currentSessionId, currentUserId } from '../../http/context.ts';
 import { sendQuietly } from '../auth/auth.service.ts';
 import type * as routes from './account.routes.ts';

@@ -3,29 +3,16 @@ import type { AppEnv } from '../../app-env.ts';
 import { mayEmail } from './email-cap.ts';
 import { describeError, log } from '../../lib/log.ts';
 import { rateLimitHeaders } from '../../lib/rate-limit.ts';
-import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import type { AppRouteHandler } from '../../http/route-handler.ts';
 import { afterResponse, currentUserId } from '../../http/context.ts';
 import type * as routes from './auth.routes.ts';
-import {
-  findUser,
-  type ClientInfo,
-  loginUser,
-  logoutAllSessions,
-  logoutSession,
-  registerUser,
-  renewVerification,
-  resendableUser,
-  rotateRefreshToken,
-  sendQuietly,
-  verificationExpiry,
-  verifyEmail as redeemVerification,
-} from './auth.service.ts';
+import * as auth from './auth.service.ts';
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   const deps = c.get('deps');
-  const { user, tokens, email } = await registerUser(deps, c.req.valid('json'), clientInfo(c));
+  const { user, tokens, email } = await auth.registerUser(deps, c.req.valid('json'), clientInfo(c));
   afterResponse(c, async () => {
-    if (await mayEmail(deps, email.to, c.get('requestId'))) await sendQuietly(deps, email, c.get('requestId'));
+    if (await mayEmail(deps, email.to, c.get('requestId'))) await auth.sendQuietly(deps, email, c.get('requestId'));
   });
   // The user resource is read with the returned token at /auth/me (there is no /users/{id} route).
   c.header('Location', '/api/v1/auth/me');
@@ -33,58 +20,58 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
-  const { user, tokens } = await loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c));
+  const { user, tokens } = await auth.loginUser(c.get('deps'), c.req.valid('json'), clientInfo(c));
   return c.json({ ...tokens, user }, 200);
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
-  const { tokens, limit } = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  const { tokens, limit } = await auth.rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
   // Limited per session family, not per address (docs/decisions/0015-refresh-rotation-and-limit.md).
   for (const [name, value] of Object.entries(rateLimitHeaders(limit))) c.header(name, value);
   return c.json(tokens, 200);
 };
 
 export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
-  await logoutSession(c.get('deps'), c.req.valid('json').refresh_token);
+  await auth.logoutSession(c.get('deps'), c.req.valid('json').refresh_token);
   return c.body(null, 204);
 };
 
 export const logoutAll: AppRouteHandler<typeof routes.logoutAll> = async (c) => {
-  await logoutAllSessions(c.get('deps'), currentUserId(c));
+  await auth.logoutAllSessions(c.get('deps'), currentUserId(c));
   return c.body(null, 204);
 };
 
 export const me: AppRouteHandler<typeof routes.me> = async (c) => {
-  return c.json(await findUser(c.get('deps'), currentUserId(c)), 200);
+  return c.json(await auth.findUser(c.get('deps'), currentUserId(c)), 200);
 };
 
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
-  return c.json(await redeemVerification(c.get('deps'), c.req.valid('json').token), 200);
+  return c.json(await auth.verifyEmail(c.get('deps'), c.req.valid('json').token), 200);
 };
 
 export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
   const deps = c.get('deps');
   const userId = currentUserId(c);
-  const user = await resendableUser(deps, userId);
-  const expiresAt = verificationExpiry(deps);
+  const user = await auth.resendableUser(deps, userId);
+  const expiresAt = auth.verificationExpiry(deps);
   // After the response, and only within the address's email cap: a capped request keeps the links
   // already sent working and answers exactly like one that sent (src/features/auth/email-cap.ts).
   afterResponse(c, async () => {
     if (!(await mayEmail(deps, user.email, c.get('requestId')))) return;
     let email;
     try {
-      email = await renewVerification(deps, userId, user.email, expiresAt);
+      email = await auth.renewVerification(deps, userId, user.email, expiresAt);
     } catch (error) {
       log('error', 'verification not renewed', { request_id: c.get('requestId'), error: describeError(error) });
       return;
     }
-    await sendQuietly(deps, email, c.get('requestId'));
+    await auth.sendQuietly(deps, email, c.get('requestId'));
   });
   return c.json({ status: 'sent' as const, expires_at: expiresAt.toISOString() }, 202);
 };
 
 /** The session list's view of the client: its User-Agent and Cloudflare's coarse location. */
-export function clientInfo(c: Context<AppEnv>): ClientInfo {
+export function clientInfo(c: Context<AppEnv>): auth.ClientInfo {
   const cf = c.req.raw.cf as { city?: unknown; country?: unknown } | undefined;
   const location = [cf?.city, cf?.country]
     .filter((part): part is string => typeof part === 'string' && part !== '')

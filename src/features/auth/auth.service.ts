@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi';
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { emailVerificationTokens, passwordResetTokens, refreshTokens, users, type User } from '../../db/schema.ts';
@@ -13,6 +14,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { toBase64Url } from '../../lib/base64url.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
 import { claimPasswordCheck, releaseClaim } from './lockout.ts';
+import type { TokenPairSchema, UserSchema } from './auth.schemas.ts';
 
 /**
  * Accounts and sessions. A session is a refresh-token family: login starts one, every refresh
@@ -23,22 +25,8 @@ import { claimPasswordCheck, releaseClaim } from './lockout.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const VERIFICATION_TTL_MS = DAY_MS;
 
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-}
-
-export interface PublicUser {
-  id: string;
-  email: string;
-  full_name: string;
-  is_active: boolean;
-  email_verified_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type TokenPair = z.infer<typeof TokenPairSchema>;
+export type PublicUser = z.infer<typeof UserSchema>;
 
 /** The user as clients see it: never the hash, the counters or the lock. */
 export function publicUser(

@@ -1,14 +1,14 @@
-import { noneMatch, taskEtag as categoryEtag } from '../../lib/etag.ts';
-import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import { noneMatch, versionEtag } from '../../lib/etag.ts';
+import { requiredVersionCheck } from '../../http/preconditions.ts';
+import type { AppRouteHandler } from '../../http/route-handler.ts';
 import { currentUserId } from '../../http/context.ts';
-import { requiredVersionCheck } from '../tasks/tasks.handlers.ts';
 import type * as routes from './categories.routes.ts';
 import * as categories from './categories.service.ts';
 
 export const createCategory: AppRouteHandler<typeof routes.createCategory> = async (c) => {
   const category = await categories.createCategory(c.get('deps'), currentUserId(c), c.req.valid('json'));
   c.header('Location', `/api/v1/categories/${category.id}`);
-  c.header('ETag', categoryEtag(category));
+  c.header('ETag', versionEtag(category));
   return c.json(category, 201);
 };
 
@@ -17,7 +17,7 @@ export const listCategories: AppRouteHandler<typeof routes.listCategories> = asy
 
 export const getCategory: AppRouteHandler<typeof routes.getCategory> = async (c) => {
   const category = await categories.getCategory(c.get('deps'), currentUserId(c), c.req.valid('param').cat_id);
-  const etag = categoryEtag(category);
+  const etag = versionEtag(category);
   c.header('ETag', etag);
   if (!noneMatch(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
   return c.json(category, 200);
@@ -28,7 +28,7 @@ export const updateCategory: AppRouteHandler<typeof routes.updateCategory> = asy
   const { version, ...changes } = c.req.valid('json');
   const check = requiredVersionCheck(c, categoryId, version);
   const category = await categories.updateCategory(c.get('deps'), currentUserId(c), categoryId, changes, check);
-  c.header('ETag', categoryEtag(category));
+  c.header('ETag', versionEtag(category));
   return c.json(category, 200);
 };
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { DEFAULT_CATEGORY_COLOR } from '../../db/schema.ts';
 import { gatedRoute } from '../../gate/route.ts';
 import {
   errorResponses,
@@ -30,7 +31,7 @@ export const createCategory = gatedRoute(
     method: 'post',
     path: '/api/v1/categories',
     summary: 'Create a category',
-    description: 'Names are unique per user, ignoring case (409). Colour defaults to #6B7280.',
+    description: `Names are unique per user, ignoring case (409). Colour defaults to ${DEFAULT_CATEGORY_COLOR}.`,
     request: { body: jsonBody(CreateCategorySchema) },
     responses: {
       201: {

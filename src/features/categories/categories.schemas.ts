@@ -1,8 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { int32, text, timestamp, uuid } from '../../lib/schemas.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
-
-export const DEFAULT_CATEGORY_COLOR = '#6B7280';
+import { DEFAULT_CATEGORY_COLOR } from '../../db/schema.ts';
 
 const color = z
   .string()

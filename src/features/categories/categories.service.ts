@@ -3,9 +3,11 @@ import type { Deps } from '../../deps.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
+import { checkOwner, notFound, owned } from '../../lib/ownership.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
-import { movingVersions, type VersionCheck } from '../tasks/tasks.service.ts';
+import type { VersionCheck } from '../../lib/etag.ts';
+import { movingVersions } from '../tasks/tasks.service.ts';
 import type { CategoryJson } from './categories.schemas.ts';
 
 /**
@@ -64,10 +66,7 @@ export async function listCategories(deps: Deps, userId: string): Promise<Catego
 export async function getCategory(deps: Deps, userId: string, categoryId: string): Promise<CategoryJson> {
   const result = await deps.db.execute<{ owner: string; category: CategoryJson }>(sql`
     select c.user_id as owner, ${CATEGORY_JSON} as category from categories c where c.id = ${categoryId}`);
-  const row = result.rows[0];
-  if (!row) throw new AppError('NOT_FOUND', 'No such category.');
-  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
-  return row.category;
+  return owned(result.rows[0], userId, 'category').category;
 }
 
 function versionMatches(check: VersionCheck): SQL {
@@ -131,9 +130,7 @@ export async function updateCategory(
       throw new AppError('CONFLICT', `You already have a category named "${changes.name}" (names ignore case).`);
     throw error;
   }
-  const row = result.rows[0];
-  if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
-  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
+  const row = owned(result.rows[0], userId, 'category');
   if (!row.category) {
     const extensions = { current_version: row.current_version };
     if (check.from === 'if-match') {
@@ -181,10 +178,7 @@ export async function deleteCategory(deps: Deps, userId: string, categoryId: str
     committed as (${commitChangeSeq(userId, 'deleted')})
     select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`),
   );
-  const row = result.rows[0];
-  if (!row?.owner) throw new AppError('NOT_FOUND', 'No such category.');
-  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
-  if (row.deleted !== 1) throw new AppError('NOT_FOUND', 'No such category.');
+  if (owned(result.rows[0], userId, 'category').deleted !== 1) throw notFound('category');
 }
 
 type LinkOutcome = {
@@ -196,10 +190,11 @@ type LinkOutcome = {
 };
 
 function checkBothSides(row: LinkOutcome | undefined, userId: string): void {
-  if (!row?.task_owner) throw new AppError('NOT_FOUND', 'No such task.');
-  if (!row.category_owner) throw new AppError('NOT_FOUND', 'No such category.');
-  if (row.task_owner !== userId) throw new AppError('FORBIDDEN', 'This task belongs to another user.');
-  if (row.category_owner !== userId) throw new AppError('FORBIDDEN', 'This category belongs to another user.');
+  // Both exist before either is judged yours: a missing side is 404 even when the other is not yours.
+  if (!row?.task_owner) throw notFound('task');
+  if (!row.category_owner) throw notFound('category');
+  checkOwner(row.task_owner, userId, 'task');
+  checkOwner(row.category_owner, userId, 'category');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { VERSION as version } from '../../version.ts';
 import { AppError } from '../../lib/errors.ts';
-import type { AppRouteHandler } from '../../lib/route-handler.ts';
+import type { AppRouteHandler } from '../../http/route-handler.ts';
 import type { getHealth, getReadiness } from './health.routes.ts';
 import { checkDependencies } from './health.service.ts';
 

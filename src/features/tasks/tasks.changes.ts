@@ -1,9 +1,10 @@
+import type { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
 import { fromBase64Url, toBase64Url } from '../../lib/base64url.ts';
 import { AppError } from '../../lib/errors.ts';
-import type { TaskChange } from './tasks.schemas.ts';
+import type { ChangesPageSchema, TaskChange } from './tasks.schemas.ts';
 
 /**
  * Delta sync (docs/decisions/0013-delta-sync.md). Every task write stamps the user's next change
@@ -31,12 +32,12 @@ const START: FeedPosition = { seq: 0, kind: 0, a: NIL, b: NIL };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function encodeCursor(p: FeedPosition): string {
+export function encodeSyncCursor(p: FeedPosition): string {
   return toBase64Url(`s1.${p.seq}.${p.kind}.${p.a}.${p.b}`);
 }
 
 /** The position a cursor names, or null if it is not one this API made. */
-export function decodeCursor(cursor: string): FeedPosition | null {
+export function decodeSyncCursor(cursor: string): FeedPosition | null {
   const bytes = fromBase64Url(cursor);
   if (!bytes) return null;
   const [tag, seq, kind, a, b, ...rest] = new TextDecoder().decode(bytes).split('.');
@@ -47,11 +48,7 @@ export function decodeCursor(cursor: string): FeedPosition | null {
   return { seq: n, kind: kind === '0' ? 0 : 1, a, b };
 }
 
-export interface ChangesPage {
-  changes: TaskChange[];
-  next_cursor: string;
-  has_more: boolean;
-}
+export type ChangesPage = z.infer<typeof ChangesPageSchema>;
 
 export async function taskChanges(
   deps: Deps,
@@ -104,7 +101,7 @@ export async function taskChanges(
   const last = page.at(-1);
   return {
     changes: page.map((item) => item.change),
-    next_cursor: encodeCursor(last ? { seq: last.seq, kind: last.kind, a: last.a, b: last.b } : from),
+    next_cursor: encodeSyncCursor(last ? { seq: last.seq, kind: last.kind, a: last.a, b: last.b } : from),
     has_more: items.length > limit,
   };
 }

@@ -29,7 +29,7 @@ const CursorDocument = z.strictObject({
 });
 type CursorDocument = z.infer<typeof CursorDocument>;
 
-export function encodeCursor(sort: string, position: TaskListPosition, q: string | undefined): string {
+export function encodeListCursor(sort: string, position: TaskListPosition, q: string | undefined): string {
   const document: CursorDocument = {
     v: 1,
     s: sort,
@@ -41,7 +41,7 @@ export function encodeCursor(sort: string, position: TaskListPosition, q: string
 }
 
 /** The position a cursor names, if it was made for this sort (and search); a 400 otherwise. */
-export function decodeCursor(cursor: string, sort: string, q: string | undefined): TaskListPosition {
+export function decodeListCursor(cursor: string, sort: string, q: string | undefined): TaskListPosition {
   const document = parse(cursor);
   if (!document) throw invalid('Not a cursor from this API: use next_cursor exactly as it was returned.');
   if (document.s !== sort) {

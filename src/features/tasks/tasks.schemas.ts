@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
+import { taskPriority, taskStatus } from '../../db/schema.ts';
 
-export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const;
-export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
+export const TASK_STATUSES = taskStatus.enumValues;
+export const TASK_PRIORITIES = taskPriority.enumValues;
 
 /** Sort keys clients may use; `-` in front sorts descending. The id always breaks ties. */
 export const TASK_SORT_FIELDS = ['created_at', 'updated_at', 'due_date', 'priority', 'status', 'title'] as const;

@@ -1,12 +1,15 @@
+import type { z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
+import type { VersionCheck } from '../../lib/etag.ts';
 import { MAX_LIVE_TASKS_PER_USER } from '../../lib/limits.ts';
-import { decodeCursor, encodeCursor } from './tasks.cursor.ts';
-import { RELEVANCE, type ListTasksQuery, type TaskJson } from './tasks.schemas.ts';
+import { checkOwner, notFound } from '../../lib/ownership.ts';
+import { decodeListCursor, encodeListCursor } from './tasks.cursor.ts';
+import { RELEVANCE, type ListTasksQuery, type TaskJson, type TaskPageSchema } from './tasks.schemas.ts';
 
 /**
  * Tasks, one Neon round trip per operation: every read and write is a single statement whose CTEs
@@ -45,20 +48,6 @@ type Owned = {
   owner: string | null;
   task: TaskJson | null;
 };
-
-function notFound(): AppError {
-  return new AppError('NOT_FOUND', 'No such task.');
-}
-
-function forbidden(): AppError {
-  return new AppError('FORBIDDEN', 'This task belongs to another user.');
-}
-
-/** 404 when it does not exist (or is deleted), 403 when it is someone else's. */
-function checkOwner(owner: string | null, userId: string): void {
-  if (owner === null) throw notFound();
-  if (owner !== userId) throw forbidden();
-}
 
 function assertFuture(dueDate: string | null | undefined, now: Date): void {
   if (dueDate && Date.parse(dueDate) <= now.getTime()) {
@@ -112,8 +101,8 @@ export async function getTask(deps: Deps, userId: string, taskId: string): Promi
     select t.user_id as owner, case when t.user_id = ${userId} then ${TASK_JSON} end as task
       from tasks t where t.id = ${taskId} and t.deleted_at is null`);
   const row = result.rows[0];
-  checkOwner(row?.owner ?? null, userId);
-  if (!row?.task) throw notFound();
+  checkOwner(row?.owner, userId, 'task');
+  if (!row?.task) throw notFound('task');
   return row.task;
 }
 
@@ -132,13 +121,7 @@ function searchTooComplex(): AppError {
   });
 }
 
-export interface TaskPage {
-  items: TaskJson[];
-  total: number;
-  page: number | null;
-  limit: number;
-  next_cursor: string | null;
-}
+export type TaskPage = z.infer<typeof TaskPageSchema>;
 
 /**
  * A page by offset (`page`) or by keyset (`cursor`); either way `next_cursor` continues from its
@@ -146,7 +129,7 @@ export interface TaskPage {
  */
 export async function listTasks(deps: Deps, userId: string, query: ListTasksQuery): Promise<TaskPage> {
   const sort = query.sort ?? (query.q !== undefined ? RELEVANCE : '-created_at');
-  const after = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, query.q);
+  const after = query.cursor === undefined ? null : decodeListCursor(query.cursor, sort, query.q);
   const page = after ? null : (query.page ?? 1);
   let result;
   try {
@@ -165,7 +148,7 @@ export async function listTasks(deps: Deps, userId: string, query: ListTasksQuer
     total: row?.total ?? 0,
     page,
     limit: query.limit,
-    next_cursor: last ? encodeCursor(sort, { key: last[0], id: last[1] }, query.q) : null,
+    next_cursor: last ? encodeListCursor(sort, { key: last[0], id: last[1] }, query.q) : null,
   };
 }
 
@@ -174,7 +157,6 @@ export async function listTasks(deps: Deps, userId: string, query: ListTasksQuer
  * the original contract says) or an If-Match header (a mismatch is 412, RFC 9110), where '*' only
  * asks that the task exist.
  */
-export type VersionCheck = { from: 'body'; version: number } | { from: 'if-match'; versions: number[] | '*' };
 
 function versionMatches(check: VersionCheck | undefined): SQL {
   if (!check) return sql`true`;
@@ -256,7 +238,7 @@ export async function updateTask(
            (select ${TASK_JSON} from updated t) as task`),
   );
   const row = result.rows[0];
-  checkOwner(row?.owner ?? null, userId);
+  checkOwner(row?.owner, userId, 'task');
   // The version moved on (or the task was deleted meanwhile): say which version is current.
   if (!row?.task) throw stale(check, row?.current_version);
   return row.task;
@@ -290,11 +272,11 @@ export async function deleteTask(
            (select count(*) from deleted)::int as deleted`),
   );
   const row = result.rows[0];
-  checkOwner(row?.owner ?? null, userId);
+  checkOwner(row?.owner, userId, 'task');
   if (row?.deleted === 1) return;
   // Deleted by a concurrent request in between: it is gone either way. Otherwise the version moved.
   if (check && row?.current_version != null) throw stale(check, row.current_version);
-  throw notFound();
+  throw notFound('task');
 }
 
 /**
@@ -344,7 +326,7 @@ export async function restoreTask(
     ]),
   );
   const row = result.rows[0];
-  checkOwner(row?.owner ?? null, userId);
+  checkOwner(row?.owner, userId, 'task');
   if (row?.task) return row.task;
   if (row?.version_holds === false) throw stale(check, row.current_version);
   if (row?.in_trash === false && row.current) return row.current;
