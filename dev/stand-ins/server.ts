@@ -102,289 +102,352 @@ const ALL = '*';
 
 export async function startStandIns(options: StandInsOptions): Promise<StandIns> {
   const host = options.host ?? '127.0.0.1';
-  const started: StartedServer[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  let kind: 'real' | 'embedded';
-  let sql: SqlBackend;
-  let redis: RedisBackend;
-
+  const backends = await openBackends(options);
+  const { kind, sql, redis } = backends;
+  const context: ServeContext = {
+    options,
+    sql,
+    kind,
+    description: `${kind}: ${sql.description}; ${redis.description}`,
+    control: new Control({ neon: options.latencyMs?.neon ?? 0, upstash: options.latencyMs?.upstash ?? 0 }),
+  };
+  const servers = createServers(context, redis);
+  let ports: { neon: number; upstash: number };
   try {
-    kind = resolveBackend(options);
-    if (kind === 'real') {
-      let postgresUrl = options.postgresUrl;
-      if (!postgresUrl) {
-        const server = await startPostgres();
-        started.push(server);
-        postgresUrl = server.url;
-      }
-      let redisUrl = options.redisUrl;
-      if (!redisUrl) {
-        const server = await startRedis();
-        started.push(server);
-        redisUrl = server.url;
-      }
-      sql = createPostgresBackend(postgresUrl, { dropCreatedOnClose: options.dropCreatedDatabases ?? false });
-      await sql.pool('postgres').catch((error: unknown) => {
-        throw new StandInError(`cannot reach PostgreSQL at ${redact(postgresUrl)}: ${String(error)}`);
-      });
-      redis = await createRealRedis(redisUrl).catch((error: unknown) => {
-        throw new StandInError(`cannot reach Redis at ${redact(redisUrl)}: ${String(error)}`);
-      });
-    } else {
-      if (options.dataDir) cleanups.push(lockDataDir(options.dataDir));
-      // Loaded only when used: PGlite's WASM and the Lua VM cost start-up time the real backend needs not pay.
-      const { createPgliteBackend } = await import('./sql-pglite.ts');
-      const { createEmbeddedRedis } = await import('./redis-embedded/engine.ts');
-      sql = createPgliteBackend({
-        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-        templateCache: options.cacheDir ?? path.resolve('node_modules/.cache/edgetask'),
-      });
-      redis = createEmbeddedRedis();
-    }
+    ports = await listenBoth(servers, host, options);
   } catch (error) {
-    await Promise.allSettled([...started.map((s) => s.stop()), ...cleanups.map((c) => c())]);
+    servers.neon.close();
+    await Promise.allSettled([sql.close(), redis.close(), backends.release()]);
     throw error;
   }
 
-  const control = new Control({ neon: options.latencyMs?.neon ?? 0, upstash: options.latencyMs?.upstash ?? 0 });
-  const scripts = new ScriptRewriter();
-  const sockets = new Set<net.Socket>();
+  let closing: Promise<void> | undefined;
+  return {
+    backend: kind,
+    description: context.description,
+    neonUrl: `http://${host}:${ports.neon}`,
+    neonFetchEndpoint: `http://${host}:${ports.neon}/sql`,
+    upstashUrl: `http://${host}:${ports.upstash}`,
+    upstashToken: options.upstashToken,
+    sql,
+    redis,
+    close() {
+      closing ??= closeAll(servers, backends);
+      return closing;
+    },
+  };
+}
 
-  const neonServer = http.createServer((req, res) => {
-    void serve(req, res, 'neon', async (body, pathname) => {
+interface Backends {
+  kind: 'real' | 'embedded';
+  sql: SqlBackend;
+  redis: RedisBackend;
+  /** Stops the servers this process started and drops its data-dir lock. */
+  release(): Promise<void>;
+}
+
+/** Step 1: the engines behind the two protocols, real servers or embedded ones. */
+async function openBackends(options: StandInsOptions): Promise<Backends> {
+  const started: StartedServer[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  const release = async (): Promise<void> => {
+    await Promise.allSettled([...started.map((s) => s.stop()), ...cleanups.map((c) => c())]);
+  };
+  try {
+    const kind = resolveBackend(options);
+    const engines = kind === 'real' ? await openReal(options, started) : await openEmbedded(options, cleanups);
+    return { kind, ...engines, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+/** PostgreSQL and Redis by URL, or started from the binaries on PATH (recorded in `started`). */
+async function openReal(
+  options: StandInsOptions,
+  started: StartedServer[],
+): Promise<{ sql: SqlBackend; redis: RedisBackend }> {
+  const postgresUrl = await givenOrStarted(options.postgresUrl, startPostgres, started);
+  const redisUrl = await givenOrStarted(options.redisUrl, startRedis, started);
+  const sql = createPostgresBackend(postgresUrl, { dropCreatedOnClose: options.dropCreatedDatabases ?? false });
+  await sql.pool('postgres').catch((error: unknown) => {
+    throw new StandInError(`cannot reach PostgreSQL at ${redact(postgresUrl)}: ${String(error)}`);
+  });
+  const redis = await createRealRedis(redisUrl).catch((error: unknown) => {
+    throw new StandInError(`cannot reach Redis at ${redact(redisUrl)}: ${String(error)}`);
+  });
+  return { sql, redis };
+}
+
+async function givenOrStarted(
+  url: string | undefined,
+  start: () => Promise<StartedServer>,
+  started: StartedServer[],
+): Promise<string> {
+  if (url) return url;
+  const server = await start();
+  started.push(server);
+  return server.url;
+}
+
+/** PGlite and the in-memory Redis engine; the data dir's lock is recorded in `cleanups`. */
+async function openEmbedded(
+  options: StandInsOptions,
+  cleanups: (() => Promise<void>)[],
+): Promise<{ sql: SqlBackend; redis: RedisBackend }> {
+  if (options.dataDir) cleanups.push(lockDataDir(options.dataDir));
+  // Loaded only when used: PGlite's WASM and the Lua VM cost start-up time the real backend needs not pay.
+  const { createPgliteBackend } = await import('./sql-pglite.ts');
+  const { createEmbeddedRedis } = await import('./redis-embedded/engine.ts');
+  const sql = createPgliteBackend({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    templateCache: options.cacheDir ?? path.resolve('node_modules/.cache/edgetask'),
+  });
+  return { sql, redis: createEmbeddedRedis() };
+}
+
+/** What the request handlers share. */
+interface ServeContext {
+  options: StandInsOptions;
+  sql: SqlBackend;
+  kind: 'real' | 'embedded';
+  description: string;
+  control: Control;
+}
+
+interface Servers {
+  neon: http.Server;
+  upstash: http.Server;
+  sockets: Set<net.Socket>;
+}
+
+/** Step 2: the two HTTP servers, their sockets tracked so that close() can end keep-alive connections. */
+function createServers(context: ServeContext, redis: RedisBackend): Servers {
+  const { options, sql } = context;
+  const scripts = new ScriptRewriter();
+  const neon = http.createServer((req, res) => {
+    void serve(context, req, res, 'neon', async (body, pathname) => {
       if (req.method !== 'POST' || pathname !== '/sql')
         return { status: 404, body: { message: `no route ${req.method} ${pathname}` } };
       return handleNeonSql(sql, headersOf(req), body);
     });
   });
-  const upstashServer = http.createServer((req, res) => {
-    void serve(req, res, 'upstash', async (body, pathname) => {
+  const upstash = http.createServer((req, res) => {
+    void serve(context, req, res, 'upstash', async (body, pathname) => {
       if (!authorized(req.headers.authorization, options.upstashToken))
         return { status: 401, body: { error: 'Unauthorized' } };
       return handleUpstash(redis, scripts, routeOf(stripNamespace(pathname).rest), headersOf(req), body);
     });
   });
-
-  /** Shared plumbing: control routes, body, namespace, counters, faults, latency, JSON answer. */
-  async function serve(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    protocol: Protocol,
-    handle: (body: string, pathname: string) => Promise<HttpAnswer>,
-  ): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://stand-in');
-    let body: string;
-    try {
-      body = await readBody(req, 64 * 1024 * 1024);
-    } catch {
-      return send(res, { status: 413, body: { error: 'request body too large' } });
-    }
-    if (isDevLink(url.pathname) && req.method === 'GET') {
-      const page = devLinkPage(url, options.apiUrl ?? 'http://127.0.0.1:8787');
-      res.writeHead(page.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(page.html);
-      return;
-    }
-    if (url.pathname.startsWith('/_control/')) {
-      const answer = await controlRoute(req.method ?? 'GET', url, body).catch((error: unknown): HttpAnswer => ({
-        status: 500,
-        body: { error: error instanceof Error ? error.message : String(error) },
-      }));
-      return send(res, answer);
-    }
-
-    const ns = protocol === 'neon' ? (databaseOf(headersOf(req)) ?? 'default') : stripNamespace(url.pathname).ns;
-    const group = control.counter(ns);
-    const total = control.counter(ALL);
-    for (const c of [group, total]) {
-      c[protocol].requests++;
-      c[protocol].inFlight++;
-      c[protocol].maxInFlight = Math.max(c[protocol].maxInFlight, c[protocol].inFlight);
-      c.inFlight++;
-      c.maxInFlight = Math.max(c.maxInFlight, c.inFlight);
-    }
-    try {
-      const fault = control.faultFor(ns, protocol);
-      if (fault === 'down') {
-        // As if nothing listened: the client sees a network error, not an HTTP status.
-        req.socket.end();
-        return;
-      }
-      if (fault === 'hang') {
-        await waitWhile(() => control.faultFor(ns, protocol) === 'hang', 60_000);
-        req.socket.destroy();
-        return;
-      }
-      if (fault === 'error') return send(res, { status: 503, body: { error: 'injected fault' } });
-      const delay = control.latencyFor(ns, protocol);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-
-      const answer = await handle(body, url.pathname).catch((error: unknown): HttpAnswer => ({
-        status: 500,
-        body: { error: `stand-in failure: ${error instanceof Error ? error.message : String(error)}` },
-      }));
-      const work = countWork(protocol, url.pathname, body);
-      for (const c of [group, total]) {
-        if (protocol === 'neon') c.neon.statements += work;
-        else c.upstash.commands += work;
-        if (answer.status >= 400) c[protocol].errors++;
-      }
-      send(res, answer);
-    } finally {
-      for (const c of [group, total]) {
-        c[protocol].inFlight--;
-        c.inFlight--;
-      }
-    }
-  }
-
-  async function controlRoute(method: string, url: URL, body: string): Promise<HttpAnswer> {
-    const ns = url.searchParams.get('ns') ?? ALL;
-    const route = `${method} ${url.pathname}`;
-    const json = (): Record<string, unknown> => {
-      try {
-        const value: unknown = JSON.parse(body || '{}');
-        return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-      } catch {
-        return {};
-      }
-    };
-    switch (route) {
-      case 'GET /_control/health':
-        return { status: 200, body: { ok: true, backend: kind, description } };
-      case 'GET /_control/counters': {
-        const c = control.counters.get(ns) ?? {
-          neon: newCounter(),
-          upstash: newCounter(),
-          inFlight: 0,
-          maxInFlight: 0,
-        };
-        return { status: 200, body: c };
-      }
-      case 'POST /_control/counters/reset':
-        if (ns === ALL) control.counters.clear();
-        else control.counters.delete(ns);
-        return { status: 200, body: { ok: true } };
-      case 'GET /_control/latency':
-        return {
-          status: 200,
-          body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') },
-        };
-      case 'PUT /_control/latency': {
-        const input = json();
-        const pick = (p: Protocol) => (typeof input[p] === 'number' && input[p] >= 0 ? input[p] : undefined);
-        if (ns === ALL) {
-          control.latency = {
-            neon: pick('neon') ?? control.latency.neon,
-            upstash: pick('upstash') ?? control.latency.upstash,
-          };
-        } else {
-          control.latencyByNs.set(ns, {
-            ...control.latencyByNs.get(ns),
-            ...(pick('neon') !== undefined ? { neon: pick('neon') } : {}),
-            ...(pick('upstash') !== undefined ? { upstash: pick('upstash') } : {}),
-          });
-        }
-        return {
-          status: 200,
-          body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') },
-        };
-      }
-      case 'PUT /_control/faults': {
-        const input = json();
-        const valid = (v: unknown): v is Fault => v === 'none' || v === 'down' || v === 'error' || v === 'hang';
-        const current = { ...control.faults.get(ns) };
-        for (const p of ['neon', 'upstash'] as const) {
-          if (input[p] === undefined) continue;
-          if (!valid(input[p]))
-            return { status: 400, body: { error: `fault for ${p} must be none, down, error or hang` } };
-          current[p] = input[p];
-        }
-        control.faults.set(ns, current);
-        return { status: 200, body: current };
-      }
-      case 'POST /_control/outbox': {
-        const message = json();
-        const list = control.outbox.get(ns) ?? [];
-        list.push({ receivedAt: new Date().toISOString(), message });
-        // A bounded mailbox: a long dev session must not grow without end.
-        if (list.length > 1000) list.splice(0, list.length - 1000);
-        control.outbox.set(ns, list);
-        return { status: 201, body: { ok: true } };
-      }
-      case 'GET /_control/outbox': {
-        const to = url.searchParams.get('to');
-        const list = (control.outbox.get(ns) ?? []).filter((m) => !to || (m.message as { to?: unknown }).to === to);
-        return { status: 200, body: { messages: list } };
-      }
-      case 'DELETE /_control/outbox':
-        control.outbox.delete(ns);
-        return { status: 200, body: { ok: true } };
-      default: {
-        const clone = /^POST \/_control\/databases\/([A-Za-z_][A-Za-z0-9_]{0,62})$/.exec(route);
-        const template = url.searchParams.get('template');
-        if (clone && template && DATABASE_NAME.test(template)) {
-          await sql.clone(template, clone[1]!);
-          return { status: 201, body: { database: clone[1], template } };
-        }
-        const drop = /^DELETE \/_control\/databases\/([A-Za-z0-9_]+)$/.exec(route);
-        if (drop) {
-          await sql.dropDatabase(drop[1]!);
-          return { status: 200, body: { ok: true } };
-        }
-        return { status: 404, body: { error: `no control route ${route}` } };
-      }
-    }
-  }
-
-  for (const server of [neonServer, upstashServer]) {
+  const sockets = new Set<net.Socket>();
+  for (const server of [neon, upstash]) {
     server.keepAliveTimeout = 60_000;
     server.on('connection', (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });
   }
-  let neonPort: number;
-  let upstashPort: number;
+  return { neon, upstash, sockets };
+}
+
+/** Step 3: both listeners, on the ports asked for or free ones. */
+async function listenBoth(
+  servers: Servers,
+  host: string,
+  options: StandInsOptions,
+): Promise<{ neon: number; upstash: number }> {
+  const neon = await listen(servers.neon, host, options.neonPort ?? 0, 'Neon');
+  const upstash = await listen(servers.upstash, host, options.upstashPort ?? 0, 'Upstash');
+  return { neon, upstash };
+}
+
+/** The last step: listeners and their connections, then the engines, then what was started for them. */
+async function closeAll(servers: Servers, backends: Backends): Promise<void> {
+  await Promise.all(
+    [closeServer(servers.neon), closeServer(servers.upstash)].map((p) => {
+      for (const socket of servers.sockets) socket.destroy();
+      return p;
+    }),
+  );
+  await Promise.allSettled([backends.sql.close(), backends.redis.close()]);
+  await backends.release();
+}
+
+/** Shared plumbing: control routes, body, namespace, counters, faults, latency, JSON answer. */
+async function serve(
+  context: ServeContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  protocol: Protocol,
+  handle: (body: string, pathname: string) => Promise<HttpAnswer>,
+): Promise<void> {
+  const { control, options } = context;
+  const url = new URL(req.url ?? '/', 'http://stand-in');
+  let body: string;
   try {
-    neonPort = await listen(neonServer, host, options.neonPort ?? 0, 'Neon');
-    upstashPort = await listen(upstashServer, host, options.upstashPort ?? 0, 'Upstash');
-  } catch (error) {
-    neonServer.close();
-    await Promise.allSettled([
-      sql.close(),
-      redis.close(),
-      ...started.map((s) => s.stop()),
-      ...cleanups.map((c) => c()),
-    ]);
-    throw error;
+    body = await readBody(req, 64 * 1024 * 1024);
+  } catch {
+    return send(res, { status: 413, body: { error: 'request body too large' } });
+  }
+  if (isDevLink(url.pathname) && req.method === 'GET') {
+    const page = devLinkPage(url, options.apiUrl ?? 'http://127.0.0.1:8787');
+    res.writeHead(page.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(page.html);
+    return;
+  }
+  if (url.pathname.startsWith('/_control/')) {
+    const answer = await controlRoute(context, req.method ?? 'GET', url, body).catch((error: unknown): HttpAnswer => ({
+      status: 500,
+      body: { error: error instanceof Error ? error.message : String(error) },
+    }));
+    return send(res, answer);
   }
 
-  const description = `${kind}: ${sql.description}; ${redis.description}`;
-  let closing: Promise<void> | undefined;
-  return {
-    backend: kind,
-    description,
-    neonUrl: `http://${host}:${neonPort}`,
-    neonFetchEndpoint: `http://${host}:${neonPort}/sql`,
-    upstashUrl: `http://${host}:${upstashPort}`,
-    upstashToken: options.upstashToken,
-    sql,
-    redis,
-    close() {
-      closing ??= (async () => {
-        await Promise.all(
-          [closeServer(neonServer), closeServer(upstashServer)].map((p) => {
-            for (const socket of sockets) socket.destroy();
-            return p;
-          }),
-        );
-        await Promise.allSettled([sql.close(), redis.close()]);
-        await Promise.allSettled([...started.map((s) => s.stop()), ...cleanups.map((c) => c())]);
-      })();
-      return closing;
-    },
+  const ns = protocol === 'neon' ? (databaseOf(headersOf(req)) ?? 'default') : stripNamespace(url.pathname).ns;
+  const group = control.counter(ns);
+  const total = control.counter(ALL);
+  for (const c of [group, total]) {
+    c[protocol].requests++;
+    c[protocol].inFlight++;
+    c[protocol].maxInFlight = Math.max(c[protocol].maxInFlight, c[protocol].inFlight);
+    c.inFlight++;
+    c.maxInFlight = Math.max(c.maxInFlight, c.inFlight);
+  }
+  try {
+    const fault = control.faultFor(ns, protocol);
+    if (fault === 'down') {
+      // As if nothing listened: the client sees a network error, not an HTTP status.
+      req.socket.end();
+      return;
+    }
+    if (fault === 'hang') {
+      await waitWhile(() => control.faultFor(ns, protocol) === 'hang', 60_000);
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'error') return send(res, { status: 503, body: { error: 'injected fault' } });
+    const delay = control.latencyFor(ns, protocol);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+
+    const answer = await handle(body, url.pathname).catch((error: unknown): HttpAnswer => ({
+      status: 500,
+      body: { error: `stand-in failure: ${error instanceof Error ? error.message : String(error)}` },
+    }));
+    const work = countWork(protocol, url.pathname, body);
+    for (const c of [group, total]) {
+      if (protocol === 'neon') c.neon.statements += work;
+      else c.upstash.commands += work;
+      if (answer.status >= 400) c[protocol].errors++;
+    }
+    send(res, answer);
+  } finally {
+    for (const c of [group, total]) {
+      c[protocol].inFlight--;
+      c.inFlight--;
+    }
+  }
+}
+
+/** The `/_control/` API of both ports: counters, latency, faults, the development outbox, databases. */
+async function controlRoute(context: ServeContext, method: string, url: URL, body: string): Promise<HttpAnswer> {
+  const { control, sql, kind, description } = context;
+  const ns = url.searchParams.get('ns') ?? ALL;
+  const route = `${method} ${url.pathname}`;
+  const json = (): Record<string, unknown> => {
+    try {
+      const value: unknown = JSON.parse(body || '{}');
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
   };
+  switch (route) {
+    case 'GET /_control/health':
+      return { status: 200, body: { ok: true, backend: kind, description } };
+    case 'GET /_control/counters': {
+      const c = control.counters.get(ns) ?? {
+        neon: newCounter(),
+        upstash: newCounter(),
+        inFlight: 0,
+        maxInFlight: 0,
+      };
+      return { status: 200, body: c };
+    }
+    case 'POST /_control/counters/reset':
+      if (ns === ALL) control.counters.clear();
+      else control.counters.delete(ns);
+      return { status: 200, body: { ok: true } };
+    case 'GET /_control/latency':
+      return {
+        status: 200,
+        body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') },
+      };
+    case 'PUT /_control/latency': {
+      const input = json();
+      const pick = (p: Protocol) => (typeof input[p] === 'number' && input[p] >= 0 ? input[p] : undefined);
+      if (ns === ALL) {
+        control.latency = {
+          neon: pick('neon') ?? control.latency.neon,
+          upstash: pick('upstash') ?? control.latency.upstash,
+        };
+      } else {
+        control.latencyByNs.set(ns, {
+          ...control.latencyByNs.get(ns),
+          ...(pick('neon') !== undefined ? { neon: pick('neon') } : {}),
+          ...(pick('upstash') !== undefined ? { upstash: pick('upstash') } : {}),
+        });
+      }
+      return {
+        status: 200,
+        body: { neon: control.latencyFor(ns, 'neon'), upstash: control.latencyFor(ns, 'upstash') },
+      };
+    }
+    case 'PUT /_control/faults': {
+      const input = json();
+      const valid = (v: unknown): v is Fault => v === 'none' || v === 'down' || v === 'error' || v === 'hang';
+      const current = { ...control.faults.get(ns) };
+      for (const p of ['neon', 'upstash'] as const) {
+        if (input[p] === undefined) continue;
+        if (!valid(input[p]))
+          return { status: 400, body: { error: `fault for ${p} must be none, down, error or hang` } };
+        current[p] = input[p];
+      }
+      control.faults.set(ns, current);
+      return { status: 200, body: current };
+    }
+    case 'POST /_control/outbox': {
+      const message = json();
+      const list = control.outbox.get(ns) ?? [];
+      list.push({ receivedAt: new Date().toISOString(), message });
+      // A bounded mailbox: a long dev session must not grow without end.
+      if (list.length > 1000) list.splice(0, list.length - 1000);
+      control.outbox.set(ns, list);
+      return { status: 201, body: { ok: true } };
+    }
+    case 'GET /_control/outbox': {
+      const to = url.searchParams.get('to');
+      const list = (control.outbox.get(ns) ?? []).filter((m) => !to || (m.message as { to?: unknown }).to === to);
+      return { status: 200, body: { messages: list } };
+    }
+    case 'DELETE /_control/outbox':
+      control.outbox.delete(ns);
+      return { status: 200, body: { ok: true } };
+    default: {
+      const clone = /^POST \/_control\/databases\/([A-Za-z_][A-Za-z0-9_]{0,62})$/.exec(route);
+      const template = url.searchParams.get('template');
+      if (clone && template && DATABASE_NAME.test(template)) {
+        await sql.clone(template, clone[1]!);
+        return { status: 201, body: { database: clone[1], template } };
+      }
+      const drop = /^DELETE \/_control\/databases\/([A-Za-z0-9_]+)$/.exec(route);
+      if (drop) {
+        await sql.dropDatabase(drop[1]!);
+        return { status: 200, body: { ok: true } };
+      }
+      return { status: 404, body: { error: `no control route ${route}` } };
+    }
+  }
 }
 
 function resolveBackend(options: StandInsOptions): 'real' | 'embedded' {

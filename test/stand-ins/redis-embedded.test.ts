@@ -22,7 +22,7 @@ import type { StartedServer } from '../../dev/stand-ins/real-servers.ts';
 
 type Arg = string | number | Buffer;
 type Norm = (r: Reply) => unknown;
-type Step = Arg[] | { cmd: Arg[]; norm: Norm } | { tx: Arg[][] } | { pipe: Arg[][] } | { scanAll: Arg[]; norm?: Norm };
+type Step = Arg[] | { tx: Arg[][] } | { pipe: Arg[][] } | { scanAll: Arg[]; norm?: Norm };
 
 interface Case {
   name: string;
@@ -44,11 +44,6 @@ function canon(r: Reply): unknown {
 
 const sorted: Norm = (r) =>
   Array.isArray(r) ? r.map(canon).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : canon(r);
-/** A positive TTL no larger than `max` (the two servers' clocks cannot agree to the ms). */
-const ttlWithin =
-  (max: number): Norm =>
-  (r) =>
-    typeof r === 'number' && r > 0 && r <= max ? `ttl in (0, ${max}]` : canon(r);
 
 function ratelimitScripts(): Record<string, string> {
   const require = createRequire(import.meta.url);
@@ -70,23 +65,11 @@ const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
 // ------------------------------------------------------------------------------------------ cases
 
 const cases: Case[] = [
-  // connection and unknown commands
-  { name: 'ping, echo', steps: () => [['ping'], ['PING', 'hi'], ['ping', 'a', 'b'], ['echo', 'x y'], ['echo']] },
+  // connection, arity
+  { name: 'ping', steps: () => [['ping'], ['PING', 'hi'], ['ping', 'a', 'b']] },
   {
-    name: 'unknown commands and arity',
-    steps: () => [
-      ['foo', 'a', 'b'],
-      ['FOO'],
-      ['nosuch', 'x'.repeat(100), 'y'.repeat(100), 'z'],
-      ['get'],
-      ['GET', 'a', 'b'],
-      ['hset', 'h', 'f'],
-      ['set', 'a'],
-      ['script'],
-      ['script', 'foo'],
-      ['script', 'load'],
-      ['lpop', 'l', '1', '2'],
-    ],
+    name: 'arity',
+    steps: () => [['get'], ['GET', 'a', 'b'], ['set', 'a'], ['script'], ['script', 'load'], ['incrby', 'a']],
   },
   // strings
   {
@@ -97,7 +80,6 @@ const cases: Case[] = [
       ['get', k('missing')],
       ['set', k('bin'), Buffer.from([0, 255, 13, 10, 128])],
       ['get', k('bin')],
-      ['strlen', k('bin')],
       ['set', k('utf'), 'héllo ✓'],
       ['get', k('utf')],
     ],
@@ -113,9 +95,6 @@ const cases: Case[] = [
       ['set', k('a'), '5', 'get'],
       ['set', k('n'), '5', 'get'],
       ['set', k('a'), '6', 'nx', 'get'],
-      ['hset', k('h'), 'f', 'v'],
-      ['set', k('h'), 'x', 'get'],
-      ['type', k('h')],
       ['get', k('a')],
     ],
   },
@@ -132,82 +111,21 @@ const cases: Case[] = [
       ['set', k('a'), '1', 'ex', '9223372036854775807'],
       ['set', k('a'), '1', 'bogus'],
       ['set', k('a'), '1', 'EX', 100, 'EX', 200],
-      { cmd: ['ttl', k('a')], norm: ttlWithin(200) },
+      ['get', k('a')],
       ['set', k('b'), '1', 'px', 100000],
-      { cmd: ['pttl', k('b')], norm: ttlWithin(100000) },
       ['set', k('b'), '2', 'keepttl'],
-      { cmd: ['pttl', k('b')], norm: ttlWithin(100000) },
-      ['set', k('b'), '3'],
-      ['pttl', k('b')],
       ['set', k('c'), '1', 'pxat', 32503680000000],
-      ['pexpiretime', k('c')],
-      ['expiretime', k('c')],
       ['set', k('d'), '1', 'exat', 32503680000],
-      ['pexpiretime', k('d')],
       ['set', k('e'), '1', 'pxat', 1000],
-      ['exists', k('e')],
+      ['exists', k('b'), k('c'), k('d'), k('e')],
     ],
   },
   {
-    name: 'setex, psetex, setnx, getset, getdel',
-    steps: (k) => [
-      ['setex', k('a'), 100, 'v'],
-      { cmd: ['ttl', k('a')], norm: ttlWithin(100) },
-      ['setex', k('a'), 0, 'v'],
-      ['setex', k('a'), 'x', 'v'],
-      ['psetex', k('b'), 0, 'v'],
-      ['psetex', k('b'), 5000, 'v'],
-      { cmd: ['pttl', k('b')], norm: ttlWithin(5000) },
-      ['setnx', k('c'), '1'],
-      ['setnx', k('c'), '2'],
-      ['getset', k('c'), '3'],
-      ['getset', k('new'), '3'],
-      ['getdel', k('c')],
-      ['getdel', k('c')],
-      ['lpush', k('l'), 'x'],
-      ['getdel', k('l')],
-      ['getset', k('l'), 'x'],
-    ],
-  },
-  {
-    name: 'getex options',
-    steps: (k) => [
-      ['getex', k('missing'), 'ex', 10],
-      ['set', k('a'), 'v'],
-      ['getex', k('a')],
-      ['getex', k('a'), 'px', 50000],
-      { cmd: ['pttl', k('a')], norm: ttlWithin(50000) },
-      ['getex', k('a'), 'persist'],
-      ['pttl', k('a')],
-      ['getex', k('a'), 'ex', 0],
-      ['getex', k('a'), 'nx'],
-      ['getex', k('a'), 'ex', 10, 'persist'],
-      ['getex', k('a'), 'exat', 100],
-      ['exists', k('a')],
-      ['hset', k('h'), 'f', 'v'],
-      ['getex', k('h')],
-    ],
-  },
-  {
-    name: 'mget, mset, msetnx',
-    steps: (k) => [
-      ['mset', k('a'), '1', k('b'), '2'],
-      ['mget', k('a'), k('b'), k('c')],
-      ['mset', k('a'), '1', k('b')],
-      ['hset', k('h'), 'f', 'v'],
-      ['mget', k('a'), k('h')],
-      ['msetnx', k('c'), '3', k('a'), 'x'],
-      ['msetnx', k('c'), '3', k('d'), '4'],
-      ['mget', k('a'), k('c'), k('d')],
-    ],
-  },
-  {
-    name: 'incr family and integer parsing',
+    name: 'incr, incrby and integer parsing',
     steps: (k) => [
       ['incr', k('a')],
       ['incrby', k('a'), 41],
-      ['decr', k('a')],
-      ['decrby', k('a'), 10],
+      ['incrby', k('a'), -10],
       ['incrby', k('a'), '1.5'],
       ['incrby', k('a'), ' 1'],
       ['incrby', k('a'), '+1'],
@@ -219,13 +137,11 @@ const cases: Case[] = [
       ['incr', k('b')],
       ['set', k('c'), '9223372036854775807'],
       ['incr', k('c')],
-      ['decrby', k('c'), '-9223372036854775808'],
+      ['incrby', k('c'), '-9223372036854775808'],
       ['set', k('d'), '-9223372036854775808'],
-      ['decr', k('d')],
+      ['incrby', k('d'), -1],
       ['set', k('e'), ' 5'],
       ['incr', k('e')],
-      ['lpush', k('l'), 'x'],
-      ['incr', k('l')],
     ],
   },
   {
@@ -234,177 +150,82 @@ const cases: Case[] = [
       ['incrby', k('n'), 2 ** 40],
       ['incrby', k('n'), 2 ** 53],
       ['incrby', k('n'), 2 ** 53],
-      ['decrby', k('n'), '36028797018963968'],
+      ['incrby', k('n'), '-36028797018963968'],
       ['incrby', k('m'), '-9007199254740993'],
       ['get', k('n')],
     ],
   },
   {
-    name: 'incrbyfloat (x87 long double arithmetic)',
+    name: 'glob matching (SCAN MATCH) with bytes above 0x7f and odd patterns',
     steps: (k) => [
-      ['incrbyfloat', k('a'), '0.1'],
-      ['incrbyfloat', k('a'), '0.2'],
-      ['incrbyfloat', k('a'), '1e3'],
-      ['incrbyfloat', k('a'), '-1000.3'],
-      ['incrbyfloat', k('a'), 'abc'],
-      ['incrbyfloat', k('a'), 'inf'],
-      ['incrbyfloat', k('a'), ' 1'],
-      ['incrbyfloat', k('a'), '1.5e-7'],
-      ['set', k('b'), '10.5'],
-      ['incrbyfloat', k('b'), '-0.5'],
-      ['incrbyfloat', k('b'), '3.0000000000000000001'],
-      ['set', k('c'), '1e20'],
-      ['incrbyfloat', k('c'), '1'],
-      ['set', k('d'), 'x'],
-      ['incrbyfloat', k('d'), '1'],
-      ['incrbyfloat', k('e'), '0x10'],
-      ['incrbyfloat', k('f'), '-0.0'],
-      ['incrbyfloat', k('g'), '1.23456789012345678901234567890'],
-      ['incrbyfloat', k('g'), '1e-20'],
-      ['set', k('h'), '5'],
-      ['incrbyfloat', k('h'), '2'],
-    ],
-  },
-  {
-    name: 'append, strlen, getrange',
-    steps: (k) => [
-      ['append', k('a'), 'hello'],
-      ['append', k('a'), ' world'],
-      ['strlen', k('a')],
-      ['strlen', k('none')],
-      ['getrange', k('a'), 0, 4],
-      ['getrange', k('a'), -5, -1],
-      ['getrange', k('a'), 5, 2],
-      ['getrange', k('a'), 0, 100],
-      ['getrange', k('none'), 0, 1],
-      ['getrange', k('a'), 'x', 1],
-      ['hset', k('h'), 'f', 'v'],
-      ['append', k('h'), 'x'],
-      ['strlen', k('h')],
-    ],
-  },
-  {
-    name: 'incrbyfloat at the edges of long double',
-    steps: (k) => [
-      ['incrbyfloat', k('a'), '1e400'],
-      ['incrbyfloat', k('a'), '-1e400'],
-      ['incrbyfloat', k('b'), '0x1p-2'],
-      ['incrbyfloat', k('c'), '1e-5000'],
-      ['incrbyfloat', k('c'), '1e5000'],
-      ['incrbyfloat', k('c'), '5e-324'],
-      ['incrbyfloat', k('d'), '123456789.987654321'],
-      ['incrbyfloat', k('d'), '-123456789'],
-      ['set', k('e'), '1.7976931348623157e308'],
-      ['incrbyfloat', k('e'), '1.7976931348623157e308'],
-      ['incrbyfloat', k('f'), '-1e-18'],
-      ['incrbyfloat', k('g'), '9223372036854775807'],
-      ['incrbyfloat', k('g'), '1'],
-    ],
-  },
-  {
-    name: 'glob matching with bytes above 0x7f and odd patterns',
-    steps: (k) => [
-      [
-        'mset',
-        Buffer.from(k('\xe9')),
-        '1',
-        k('a'),
-        '2',
-        Buffer.concat([Buffer.from(k()), Buffer.from([0xc3, 0xa9])]),
-        '3',
-      ],
-      { cmd: ['keys', Buffer.concat([Buffer.from(k('[a-')), Buffer.from([0xff]), Buffer.from(']*')])], norm: sorted },
-      { cmd: ['keys', Buffer.concat([Buffer.from(k('[')), Buffer.from([0xc3]), Buffer.from('-a]*')])], norm: sorted },
-      { cmd: ['keys', k('?')], norm: sorted },
-      { cmd: ['keys', k('*?*')], norm: sorted },
-      { cmd: ['keys', k('[]')], norm: sorted },
-      { cmd: ['keys', k('[^]')], norm: sorted },
-      { cmd: ['keys', k('\\')], norm: sorted },
-      { cmd: ['keys', k('**a')], norm: sorted },
+      ['set', Buffer.from(k('\xe9')), '1'],
+      ['set', k('a'), '2'],
+      ['set', Buffer.concat([Buffer.from(k()), Buffer.from([0xc3, 0xa9])]), '3'],
+      { scanAll: ['MATCH', Buffer.concat([Buffer.from(k('[a-')), Buffer.from([0xff]), Buffer.from(']*')])] },
+      { scanAll: ['MATCH', Buffer.concat([Buffer.from(k('[')), Buffer.from([0xc3]), Buffer.from('-a]*')])] },
+      { scanAll: ['MATCH', k('?')] },
+      { scanAll: ['MATCH', k('*?*')] },
+      { scanAll: ['MATCH', k('[]')] },
+      { scanAll: ['MATCH', k('[^]')] },
+      { scanAll: ['MATCH', k('\\')] },
+      { scanAll: ['MATCH', k('**a')] },
     ],
   },
   // keyspace
   {
-    name: 'del, unlink, exists, type',
+    name: 'del, exists',
     steps: (k) => [
-      ['mset', k('a'), '1', k('b'), '2'],
-      ['hset', k('h'), 'f', 'v'],
-      ['zadd', k('z'), 1, 'm'],
-      ['sadd', k('s'), 'm'],
-      ['rpush', k('l'), 'm'],
+      ['set', k('a'), '1'],
+      ['set', k('b'), '2'],
       ['exists', k('a'), k('a'), k('b'), k('none')],
-      ['type', k('a')],
-      ['type', k('h')],
-      ['type', k('z')],
-      ['type', k('s')],
-      ['type', k('l')],
-      ['type', k('none')],
       ['del', k('a'), k('a'), k('none')],
-      ['unlink', k('b'), k('h')],
-      ['exists', k('a'), k('b'), k('h')],
+      ['del', k('b')],
+      ['exists', k('a'), k('b')],
     ],
   },
   {
-    name: 'expire family and options',
+    name: 'pexpire',
     steps: (k) => [
-      ['expire', k('none'), 100],
+      ['pexpire', k('none'), 100000],
       ['set', k('a'), 'v'],
-      ['expire', k('a'), 100, 'xx'],
-      ['expire', k('a'), 100, 'nx'],
-      ['expire', k('a'), 200, 'nx'],
-      ['expire', k('a'), 50, 'gt'],
-      ['expire', k('a'), 300, 'gt'],
-      ['expire', k('a'), 400, 'lt'],
-      ['expire', k('a'), 200, 'LT'],
-      { cmd: ['ttl', k('a')], norm: ttlWithin(200) },
-      ['expire', k('a'), 10, 'foo'],
-      ['expire', k('a'), 10, 'nx', 'xx'],
-      ['expire', k('a'), 10, 'gt', 'lt'],
-      ['expire', k('a'), 'abc', 'foo'],
-      ['expire', k('a'), 'abc'],
-      ['expire', k('a'), '9223372036854775807'],
+      ['pexpire', k('a'), 100000],
+      ['pexpire', k('a'), 'abc'],
       ['pexpire', k('a'), '9223372036854775807'],
-      ['persist', k('a')],
-      ['persist', k('a')],
-      ['ttl', k('a')],
-      ['expire', k('a'), 10, 'gt'],
-      ['expire', k('a'), 10, 'lt'],
-      { cmd: ['ttl', k('a')], norm: ttlWithin(10) },
-      ['pexpireat', k('a'), 32503680000000],
-      ['pexpiretime', k('a')],
-      ['expireat', k('a'), 32503680000],
-      ['expiretime', k('a')],
-      ['expire', k('a'), -1],
+      ['pexpire', k('a'), 1.5],
+      ['exists', k('a')],
+      ['pexpire', k('a'), -1],
       ['exists', k('a')],
       ['set', k('b'), 'v'],
-      ['pexpireat', k('b'), 1000],
+      ['pexpire', k('b'), 0],
       ['exists', k('b')],
-      ['ttl', k('none')],
-      ['pttl', k('none')],
-      ['expiretime', k('none')],
     ],
   },
   {
-    name: 'keys with glob patterns',
+    name: 'glob patterns (SCAN MATCH)',
     steps: (k) => [
-      ['mset', k('a1'), '1', k('a2'), '2', k('b1'), '3', k('*'), '4', k('c[x]'), '5'],
-      { cmd: ['keys', k('*')], norm: sorted },
-      { cmd: ['keys', k('a?')], norm: sorted },
-      { cmd: ['keys', k('[ab]1')], norm: sorted },
-      { cmd: ['keys', k('[^a]*')], norm: sorted },
-      { cmd: ['keys', k('[a-b]2')], norm: sorted },
-      { cmd: ['keys', k('\\*')], norm: sorted },
-      { cmd: ['keys', k('c\\[x]')], norm: sorted },
-      { cmd: ['keys', k('[a')], norm: sorted },
-      { cmd: ['keys', k('nothing*')], norm: sorted },
+      ['set', k('a1'), '1'],
+      ['set', k('a2'), '2'],
+      ['set', k('b1'), '3'],
+      ['set', k('*'), '4'],
+      ['set', k('c[x]'), '5'],
+      { scanAll: ['MATCH', k('*')] },
+      { scanAll: ['MATCH', k('a?')] },
+      { scanAll: ['MATCH', k('[ab]1')] },
+      { scanAll: ['MATCH', k('[^a]*')] },
+      { scanAll: ['MATCH', k('[a-b]2')] },
+      { scanAll: ['MATCH', k('\\*')] },
+      { scanAll: ['MATCH', k('c\\[x]')] },
+      { scanAll: ['MATCH', k('[a')] },
+      { scanAll: ['MATCH', k('nothing*')] },
     ],
   },
   {
     name: 'scan: cursor protocol, MATCH, COUNT, TYPE, errors',
     steps: (k) => [
-      ['mset', k('s1'), '1', k('s2'), '2', k('s3'), '3', k('s4'), '4'],
-      ['hset', k('h1'), 'f', 'v'],
-      ['zadd', k('z1'), 1, 'm'],
+      ['set', k('s1'), '1'],
+      ['set', k('s2'), '2'],
+      ['set', k('s3'), '3'],
+      ['set', k('s4'), '4'],
       { scanAll: ['MATCH', k('*'), 'COUNT', 3] },
       { scanAll: ['match', k('s*')] },
       { scanAll: ['MATCH', k('*'), 'TYPE', 'hash'] },
@@ -417,273 +238,20 @@ const cases: Case[] = [
       ['scan', '0', 'match'],
     ],
   },
-  // hashes
+  // pipelines (Upstash /pipeline) and transactions (Upstash /multi-exec)
   {
-    name: 'hash basics',
+    name: 'pipeline with per-entry errors',
     steps: (k) => [
-      ['hset', k('h'), 'f1', 'v1', 'f2', 'v2'],
-      ['hset', k('h'), 'f2', 'v2b', 'f3', 'v3'],
-      ['hset', k('h'), 'f1'],
-      ['hset', k('h'), 'f1', 'a', 'f2'],
-      ['hget', k('h'), 'f2'],
-      ['hget', k('h'), 'nope'],
-      ['hget', k('none'), 'f'],
-      ['hmget', k('h'), 'f3', 'nope', 'f1'],
-      ['hmget', k('none'), 'a', 'b'],
-      ['hgetall', k('h')],
-      ['hgetall', k('none')],
-      ['hkeys', k('h')],
-      ['hvals', k('h')],
-      ['hlen', k('h')],
-      ['hexists', k('h'), 'f1'],
-      ['hexists', k('h'), 'zz'],
-      ['hstrlen', k('h'), 'f2'],
-      ['hsetnx', k('h'), 'f1', 'x'],
-      ['hsetnx', k('h'), 'f9', 'x'],
-      ['hmset', k('h'), 'f10', 'y'],
-      ['hdel', k('h'), 'f1', 'f1', 'nope'],
-      ['hdel', k('h'), 'f2', 'f3', 'f9', 'f10'],
-      ['exists', k('h')],
-      ['hdel', k('none'), 'f'],
+      { pipe: [['set', k('p'), '1'], ['incr', k('p')], ['incrby', k('p'), 'x'], ['get'], ['get', k('p')]] },
     ],
   },
-  {
-    name: 'hincrby and hincrbyfloat',
-    steps: (k) => [
-      ['hincrby', k('h'), 'n', 5],
-      ['hincrby', k('h'), 'n', -7],
-      ['hincrby', k('h'), 'n', 'x'],
-      ['hset', k('h'), 's', 'abc', 'big', '9223372036854775807'],
-      ['hincrby', k('h'), 's', 1],
-      ['hincrby', k('h'), 'big', 1],
-      ['hincrbyfloat', k('h'), 'f', '0.1'],
-      ['hincrbyfloat', k('h'), 'f', '0.2'],
-      ['hincrbyfloat', k('h'), 'n', '1.5'],
-      ['hincrbyfloat', k('h'), 's', '1'],
-      ['hincrbyfloat', k('h'), 'f', 'inf'],
-      ['hincrbyfloat', k('h'), 'f', 'x'],
-      ['hgetall', k('h')],
-    ],
-  },
-  {
-    name: 'WRONGTYPE across types',
-    steps: (k) => [
-      ['set', k('s'), 'v'],
-      ['rpush', k('l'), 'v'],
-      ['hget', k('s'), 'f'],
-      ['hset', k('l'), 'f', 'v'],
-      ['zadd', k('s'), 1, 'm'],
-      ['zscore', k('l'), 'm'],
-      ['sadd', k('l'), 'm'],
-      ['smembers', k('s')],
-      ['lpush', k('s'), 'x'],
-      ['lrange', k('s'), 0, -1],
-      ['get', k('l')],
-      ['zrange', k('s'), 0, -1],
-      ['hgetall', k('s')],
-      ['scard', k('s')],
-    ],
-  },
-  // sorted sets
-  {
-    name: 'zadd flags and errors',
-    steps: (k) => [
-      ['zadd', k('z'), 1, 'a', 2, 'b', 3, 'c'],
-      ['zadd', k('z'), 'ch', 5, 'a', 2, 'b', 9, 'd'],
-      ['zadd', k('z'), 'nx', 100, 'a', 7, 'e'],
-      ['zadd', k('z'), 'xx', 100, 'a', 8, 'f'],
-      ['zadd', k('z'), 'xx', 'ch', 'gt', 1, 'a', 200, 'b'],
-      ['zadd', k('z'), 'lt', 'ch', 50, 'a', 300, 'b'],
-      ['zadd', k('z'), 'nx', 'xx', 1, 'a'],
-      ['zadd', k('z'), 'gt', 'nx', 1, 'a'],
-      ['zadd', k('z'), 'gt', 'lt', 1, 'a'],
-      ['zadd', k('z'), 'incr', 1, 'a', 2, 'b'],
-      ['zadd', k('z'), 1, 'a', 2],
-      ['zadd', k('z'), 'abc', 'a'],
-      ['zadd', k('z'), 'nan', 'a'],
-      ['zadd', k('z'), 'incr', 5, 'a'],
-      ['zadd', k('z'), 'incr', 'nx', 5, 'a'],
-      ['zadd', k('z'), 'incr', 'xx', 5, 'zz'],
-      ['zadd', k('z2'), 'xx', 1, 'a'],
-      ['exists', k('z2')],
-      ['zadd', k('z'), 'inf', 'i', '-inf', 'ni', '+inf', 'pi'],
-      ['zrange', k('z'), 0, -1, 'withscores'],
-    ],
-  },
-  {
-    name: 'zincrby, zscore, zmscore, zrem, zcard, score formatting',
-    steps: (k) => [
-      ['zincrby', k('z'), '0.1', 'm'],
-      ['zincrby', k('z'), '0.2', 'm'],
-      ['zscore', k('z'), 'm'],
-      ['zincrby', k('z'), 'abc', 'm'],
-      ['zincrby', k('z'), 'inf', 'x'],
-      ['zincrby', k('z'), '-inf', 'x'],
-      ['zadd', k('z'), '1e20', 'big', '1.5e-7', 'small', '123456789.123456789', 'mid', '-0', 'negz'],
-      ['zmscore', k('z'), 'big', 'nope', 'small', 'mid', 'negz'],
-      ['zscore', k('z'), 'nope'],
-      ['zscore', k('none'), 'm'],
-      ['zcard', k('z')],
-      ['zrem', k('z'), 'big', 'nope', 'big'],
-      ['zcard', k('z')],
-      ['zrem', k('z'), 'm', 'x', 'small', 'mid', 'negz'],
-      ['exists', k('z')],
-      ['zincrby', k('analytics'), 1, 'success'],
-      ['zincrby', k('analytics'), 1, 'success'],
-      ['zincrby', k('analytics'), 1, 'blocked'],
-      ['zrange', k('analytics'), 0, -1, 'WITHSCORES'],
-    ],
-  },
-  {
-    name: 'zrange by rank, score, lex; legacy forms; ranks and counts',
-    steps: (k) => [
-      ['zadd', k('z'), 1, 'a', 1, 'b', 2, 'c', 3, 'd', 3, 'e', 5, 'f'],
-      ['zrange', k('z'), 0, -1],
-      ['zrange', k('z'), -2, -1, 'withscores'],
-      ['zrange', k('z'), 1, 3, 'rev'],
-      ['zrange', k('z'), 5, 1],
-      ['zrange', k('z'), 0, 100],
-      ['zrange', k('z'), 'x', 1],
-      ['zrange', k('z'), 1, 3, 'byscore'],
-      ['zrange', k('z'), '(1', '(5', 'byscore', 'withscores'],
-      ['zrange', k('z'), '-inf', '+inf', 'byscore', 'limit', 1, 2],
-      ['zrange', k('z'), '+inf', '-inf', 'byscore', 'rev', 'limit', 0, 3],
-      ['zrange', k('z'), 'abc', 3, 'byscore'],
-      ['zrange', k('z'), 0, -1, 'limit', 0, 1],
-      ['zrange', k('z'), '[b', '(e', 'bylex'],
-      ['zrange', k('z'), '-', '+', 'bylex', 'limit', 2, 2],
-      ['zrange', k('z'), 'b', 'e', 'bylex'],
-      ['zrange', k('z'), '-', '+', 'bylex', 'withscores'],
-      ['zrange', k('z'), 0, -1, 'foo'],
-      ['zrevrange', k('z'), 0, 2, 'withscores'],
-      ['zrangebyscore', k('z'), 1, 3, 'withscores', 'limit', 1, 10],
-      ['zrangebyscore', k('z'), '-inf', '+inf', 'limit', -1, 5],
-      ['zrevrangebyscore', k('z'), 3, 1],
-      ['zcount', k('z'), 1, 3],
-      ['zcount', k('z'), '(1', '+inf'],
-      ['zrank', k('z'), 'c'],
-      ['zrevrank', k('z'), 'c'],
-      ['zrank', k('z'), 'nope'],
-      ['zrange', k('none'), 0, -1],
-    ],
-  },
-  // sets
-  {
-    name: 'sets: intset order, members, cardinality',
-    steps: (k) => [
-      ['sadd', k('i'), 10, 3, -5, 3, 100],
-      ['smembers', k('i')],
-      ['sadd', k('s'), 'b', 'a', 'c', 'a'],
-      { cmd: ['smembers', k('s')], norm: sorted },
-      ['sismember', k('s'), 'a'],
-      ['sismember', k('s'), 'z'],
-      ['smismember', k('s'), 'a', 'z', 'c'],
-      ['scard', k('s')],
-      ['srem', k('s'), 'a', 'z'],
-      ['srem', k('s'), 'b', 'c'],
-      ['exists', k('s')],
-      ['smembers', k('none')],
-      ['scard', k('none')],
-    ],
-  },
-  // lists
-  {
-    name: 'lists: push, pop with counts, range, index',
-    steps: (k) => [
-      ['rpush', k('l'), 'a', 'b', 'c'],
-      ['lpush', k('l'), 'x', 'y'],
-      ['lrange', k('l'), 0, -1],
-      ['lrange', k('l'), -2, 100],
-      ['lrange', k('l'), 3, 1],
-      ['lrange', k('l'), 'a', 1],
-      ['llen', k('l')],
-      ['lindex', k('l'), 1],
-      ['lindex', k('l'), -1],
-      ['lindex', k('l'), 99],
-      ['lindex', k('none'), 'x'],
-      ['lpop', k('l')],
-      ['rpop', k('l')],
-      ['lpop', k('l'), 2],
-      ['lpop', k('l'), 0],
-      ['lpop', k('l'), -1],
-      ['lpop', k('l'), 'x'],
-      ['rpop', k('l'), 5],
-      ['exists', k('l')],
-      ['lpop', k('l')],
-      ['lpop', k('l'), 2],
-      ['lpop', k('l'), 0],
-    ],
-  },
-  {
-    name: 'zremrange*, zpop*, zrangebylex',
-    steps: (k) => [
-      ['zadd', k('z'), 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e', 6, 'f'],
-      ['zremrangebyrank', k('z'), 0, 0],
-      ['zremrangebyrank', k('z'), -1, -1],
-      ['zremrangebyrank', k('z'), 5, 1],
-      ['zremrangebyrank', k('z'), 'x', 1],
-      ['zremrangebyscore', k('z'), '(2', 3],
-      ['zremrangebyscore', k('z'), 'a', 3],
-      ['zrange', k('z'), 0, -1, 'withscores'],
-      ['zadd', k('l'), 0, 'a', 0, 'b', 0, 'c', 0, 'd'],
-      ['zrangebylex', k('l'), '[b', '+'],
-      ['zrangebylex', k('l'), '-', '(c', 'limit', 1, 1],
-      ['zremrangebylex', k('l'), '[a', '(c'],
-      ['zremrangebylex', k('l'), 'a', 'c'],
-      ['zpopmin', k('l')],
-      ['zpopmax', k('z'), 5],
-      ['zpopmin', k('z'), 0],
-      ['zpopmin', k('z'), -1],
-      ['zpopmin', k('none')],
-      ['zpopmin', k('none'), 2],
-      ['exists', k('z')],
-      ['zremrangebyrank', k('none'), 0, -1],
-    ],
-  },
-  {
-    name: 'ltrim, lrem, lset, rename, renamenx, setrange',
-    steps: (k) => [
-      ['rpush', k('l'), 'a', 'b', 'a', 'c', 'a', 'd'],
-      ['lrem', k('l'), -2, 'a'],
-      ['lrem', k('l'), 0, 'zz'],
-      ['lrange', k('l'), 0, -1],
-      ['lset', k('l'), 1, 'B'],
-      ['lset', k('l'), 10, 'x'],
-      ['lset', k('none'), 0, 'x'],
-      ['lset', k('l'), 'x', 'y'],
-      ['ltrim', k('l'), 1, -2],
-      ['lrange', k('l'), 0, -1],
-      ['ltrim', k('l'), 5, 1],
-      ['exists', k('l')],
-      ['ltrim', k('none'), 0, 1],
-      ['lrem', k('none'), 1, 'x'],
-      ['set', k('a'), 'v', 'px', 100000],
-      ['rename', k('a'), k('b')],
-      { cmd: ['pttl', k('b')], norm: ttlWithin(100000) },
-      ['rename', k('a'), k('b')],
-      ['rename', k('b'), k('b')],
-      ['set', k('c'), 'x'],
-      ['renamenx', k('b'), k('c')],
-      ['renamenx', k('b'), k('d')],
-      ['mget', k('b'), k('c'), k('d')],
-      ['setrange', k('s'), 3, 'abc'],
-      ['get', k('s')],
-      ['setrange', k('s'), 1, 'XY'],
-      ['setrange', k('s'), 0, ''],
-      ['setrange', k('none'), 5, ''],
-      ['setrange', k('s'), -1, 'x'],
-      ['setrange', k('s'), 536870912, 'x'],
-      ['exists', k('none')],
-    ],
-  },
-  // transactions and pipelines
   {
     name: 'multi-exec',
     steps: (k) => [
       {
         tx: [
-          ['set', k('m'), 'a'],
-          ['append', k('m'), 'bc'],
+          ['set', k('m'), '1'],
+          ['incrby', k('m'), 2],
           ['get', k('m')],
         ],
       },
@@ -697,13 +265,12 @@ const cases: Case[] = [
           ['set', k('m'), 'a'],
           ['incr', k('m')],
           ['get', k('m')],
-          ['hget', k('m'), 'f'],
         ],
       },
     ],
   },
   {
-    name: 'EXECABORT on unknown command, arity and unknown subcommand',
+    name: 'EXECABORT on unknown command and arity',
     steps: (k) => [
       { tx: [['set', k('m'), 'a'], ['get']] },
       {
@@ -712,35 +279,7 @@ const cases: Case[] = [
           ['nosuchcmd', 'x'],
         ],
       },
-      {
-        tx: [
-          ['set', k('m'), 'a'],
-          ['script', 'nope'],
-        ],
-      },
       ['get', k('m')],
-    ],
-  },
-  {
-    name: 'MULTI/EXEC/DISCARD inside one pipeline',
-    steps: (k) => [
-      {
-        pipe: [
-          ['multi'],
-          ['set', k('a'), '1'],
-          ['incr', k('a')],
-          ['exec'],
-          ['multi'],
-          ['set', k('a'), '5'],
-          ['discard'],
-          ['get', k('a')],
-          ['exec'],
-          ['discard'],
-          ['multi'],
-          ['get'],
-          ['exec'],
-        ],
-      },
     ],
   },
   // Lua: Lua → Redis conversions
@@ -842,22 +381,12 @@ const cases: Case[] = [
     name: 'lua: KEYS, ARGV and Redis → Lua conversion',
     steps: (k) => [
       ['eval', 'return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}', 2, k('a'), k('b'), 'x', 'y'],
-      ['hset', k('h'), 'f', 'v'],
-      [
-        'eval',
-        "local r = redis.call('hmget', KEYS[1], 'f', 'nope') return {type(r), r[1], type(r[2]), tostring(r[2])}",
-        1,
-        k('h'),
-      ],
       ['eval', "local r = redis.call('get', KEYS[1]) return type(r) .. tostring(r)", 1, k('none')],
       ['eval', "local r = redis.call('ping') return {type(r), r.ok}", 0],
       ['eval', "return redis.call('ping')", 0],
       ['eval', "return {redis.call('ping')}", 0],
       ['eval', "local r = redis.call('incr', KEYS[1]) return {type(r), r + 0.5}", 1, k('n')],
       ['eval', "local r = redis.call('set', KEYS[1], 'v') return type(r) .. r.ok", 1, k('s')],
-      ['eval', "local r = redis.call('zincrby', KEYS[1], 1.5, 'm') return {type(r), r}", 1, k('z')],
-      ['eval', "local r = redis.call('lpop', KEYS[1]) return r", 1, k('none')],
-      ['eval', "local r = redis.call('lrange', KEYS[1], 0, -1) return {type(r), #r}", 1, k('none')],
     ],
   },
   {
@@ -894,9 +423,6 @@ const cases: Case[] = [
       ['eval', "return redis.pcall('incr', KEYS[1])", 1, k('s')],
       ['eval', "local r = redis.pcall('incr', KEYS[1]) return {type(r), r.err}", 1, k('s')],
       ['eval', "return redis.call('incr', KEYS[1])", 1, k('s')],
-      ['eval', "\n\nreturn redis.call('hget', KEYS[1], 'f')", 1, k('s')],
-      ['eval', "return redis.pcall('nosuch')", 0],
-      ['eval', "return redis.call('nosuch')", 0],
       ['eval', "return redis.pcall('get')", 0],
       ['eval', "return redis.call('get')", 0],
       ['eval', 'return redis.call()', 0],
@@ -904,7 +430,6 @@ const cases: Case[] = [
       ['eval', "return redis.call('get', nil)", 0],
       ['eval', "return redis.call('eval', 'return 1', 0)", 0],
       ['eval', "return redis.call('script', 'load', 'return 1')", 0],
-      ['eval', "return redis.call('script', 'nope')", 0],
       ['eval', "local ok, e = pcall(redis.call, 'incr', KEYS[1]) return {tostring(ok), e.err}", 1, k('s')],
       ['eval', 'return redis.sha1hex()', 0],
       ['eval', 'return redis.log()', 0],
@@ -952,21 +477,17 @@ const cases: Case[] = [
         ['evalsha', 'abc', 0],
         ['evalsha', neverLoaded, -1],
         ['evalsha', 'abc', 'x'],
-        ['script', 'exists', neverLoaded, sha1(body)],
         ['script', 'load', body],
-        ['script', 'exists', neverLoaded, sha1(body), sha1(body).toUpperCase()],
         ['evalsha', sha1(body), 0],
         ['evalsha', sha1(body).toUpperCase(), 0],
         ['eval', `return 'by eval ${RUN}'`, 0],
         ['evalsha', sha1(`return 'by eval ${RUN}'`), 0],
         ['script', 'load', 'return +'],
-        ['script', 'flush', 'bogus'],
-        ['script', 'exists'],
       ];
     },
   },
   {
-    name: 'script shebangs and read-only scripts',
+    name: 'script shebangs and no-writes scripts',
     steps: (k) => [
       ['eval', '#!lua\nreturn 1', 0],
       ['eval', '#!lua flags=no-writes,allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 2', 0],
@@ -978,11 +499,6 @@ const cases: Case[] = [
       ['eval', '#!lua', 0],
       ['eval', "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], '1')", 1, k('a')],
       ['eval', "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", 1, k('a')],
-      ['eval', "#!lua\nreturn redis.call('hget', KEYS[1])", 1, k('a')],
-      ['eval_ro', "return redis.call('set', KEYS[1], '1')", 1, k('a')],
-      ['eval_ro', "return redis.call('get', KEYS[1])", 1, k('a')],
-      ['eval_ro', '#!lua\nreturn 1', 0],
-      ['eval_ro', '#!lua flags=no-writes\nreturn 1', 0],
       ['exists', k('a')],
     ],
   },
@@ -1045,55 +561,6 @@ const cases: Case[] = [
       ['eval', "return redis.call('set', KEYS[1], true)", 1, 'k'],
     ],
   },
-  {
-    name: 'lua: cjson encode and decode',
-    steps: () => [
-      [
-        'eval',
-        "return cjson.encode({'a/b', 'q\"', 'tab\t', string.char(1), string.char(127), string.char(200), 1.5, 1/3, 10, true, false})",
-        0,
-      ],
-      ['eval', 'return cjson.encode({x = {1, 2, {y = cjson.null}}})', 0],
-      [
-        'eval',
-        'return {cjson.encode({}), cjson.encode({[1] = 1, [3] = 3}), cjson.encode({[1.5] = 1}), cjson.encode(cjson.null), cjson.encode(nil)}',
-        0,
-      ],
-      ['eval', 'return cjson.encode({[1] = 1, [30] = 3})', 0],
-      ['eval', 'return cjson.encode(0/0)', 0],
-      ['eval', 'return cjson.encode({[true] = 1})', 0],
-      ['eval', 'return cjson.encode()', 0],
-      ['eval', 'return cjson.encode({1e100, -0.0, 2^53, 123456789012345})', 0],
-      ['eval', 'return cjson.encode(string.char(0))', 0],
-      ['eval', 'return cjson.encode(redis.call)', 0],
-      [
-        'eval',
-        'local t = cjson.decode(ARGV[1]) return {t[1], tostring(t[2]), t[3], type(t[4]), tostring(t[5]), type(t[6].a), t[4] == cjson.null}',
-        0,
-        '[1, 2.5, "x\\u00e9", null, true, {"a": [ ]}]',
-      ],
-      [
-        'eval',
-        'local t = cjson.decode(ARGV[1]) return {t.name, t.tags[2], tostring(t.n)}',
-        0,
-        '{"name":"x","tags":["a","b"],"n":-1.5e3}',
-      ],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '{'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '[1,]'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, 'tru'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '1 2'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '"abc'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, ''],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '{"a" 1}'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '-'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '[1e400]'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '"\\q"'],
-      ['eval', 'return cjson.decode(ARGV[1])', 0, '["\\ud83d\\ude00", "\\ud83d"]'],
-      ['eval', 'return cjson.decode(5)', 0],
-      ['eval', "return tostring(cjson.decode('123456789012'))", 0],
-      ['eval', 'cjson.foo = 1', 0],
-    ],
-  },
   // @upstash/ratelimit 2.2.0 scripts, shebang removed as the REST layer does
   {
     name: 'ratelimit fixed window: limit and remaining',
@@ -1101,7 +568,7 @@ const cases: Case[] = [
       ['eval', RL.fixedWindowLimitScript!, 1, k('fw'), 3, 60000, 1],
       ['eval', RL.fixedWindowLimitScript!, 1, k('fw'), 3, 60000, 1],
       ['eval', RL.fixedWindowLimitScript!, 1, k('fw'), 3, 60000, 5],
-      { cmd: ['pttl', k('fw')], norm: ttlWithin(60000) },
+      ['exists', k('fw')],
       ['eval', RL.fixedWindowRemainingTokensScript!, 1, k('fw'), 3],
       ['eval', RL.fixedWindowRemainingTokensScript!, 1, k('none'), 3],
       ['set', k('dyn'), '10'],
@@ -1116,56 +583,13 @@ const cases: Case[] = [
       ['set', k('prev'), '4'],
       ['eval', RL.slidingWindowLimitScript!, 2, k('cur'), k('prev'), 10, 1700000012345, 60000, 1],
       ['eval', RL.slidingWindowLimitScript!, 2, k('cur'), k('prev'), 10, 1700000012345, 60000, 3],
-      { cmd: ['pttl', k('cur')], norm: ttlWithin(121000) },
+      ['exists', k('cur')],
       ['eval', RL.slidingWindowLimitScript!, 2, k('cur'), k('prev'), 5, 1700000012345, 60000, 3],
       ['eval', RL.slidingWindowLimitScript!, 2, k('cur'), k('prev'), 5, 1700000012345, 60000, -2],
       ['eval', RL.slidingWindowRemainingTokensScript!, 2, k('cur'), k('prev'), 10, 1700000012345, 60000],
       ['eval', RL.slidingWindowRemainingTokensScript!, 2, k('none1'), k('none2'), 10, 1700000059999, 60000],
       ['set', k('dyn'), '2'],
       ['eval', RL.slidingWindowLimitScript!, 3, k('c2'), k('p2'), k('dyn'), 10, 1700000000000, 1000, 1],
-    ],
-  },
-  {
-    name: 'ratelimit token bucket: limit, refill and remaining',
-    steps: (k) => [
-      ['eval', RL.tokenBucketLimitScript!, 1, k('tb'), 5, 1000, 2, 1700000000000, 1],
-      ['eval', RL.tokenBucketLimitScript!, 1, k('tb'), 5, 1000, 2, 1700000000100, 3],
-      ['eval', RL.tokenBucketLimitScript!, 1, k('tb'), 5, 1000, 2, 1700000000200, 3],
-      ['hgetall', k('tb')],
-      { cmd: ['pttl', k('tb')], norm: ttlWithin(3000) },
-      ['eval', RL.tokenBucketLimitScript!, 1, k('tb'), 5, 1000, 2, 1700000002500, 2],
-      ['eval', RL.tokenBucketLimitScript!, 1, k('tb'), 5, 1000, 2, 1700086400000, 1],
-      ['eval', RL.tokenBucketRemainingTokensScript!, 1, k('tb'), 5],
-      ['eval', RL.tokenBucketRemainingTokensScript!, 1, k('none'), 5],
-      ['hset', k('old'), 'refilledAt', 1000, 'tokens', 0],
-      ['eval', RL.tokenBucketLimitScript!, 1, k('old'), 5, 1000, 1, 1700000000000, 1],
-    ],
-  },
-  {
-    name: 'ratelimit cached fixed window and multi-region scripts',
-    steps: (k) => [
-      ['eval', RL.cachedFixedWindowLimitScript!, 1, k('c'), 60000, 1],
-      ['eval', RL.cachedFixedWindowLimitScript!, 1, k('c'), 60000, 1],
-      ['eval', RL.cachedFixedWindowRemainingTokenScript!, 1, k('c')],
-      ['eval', RL.cachedFixedWindowRemainingTokenScript!, 1, k('none')],
-      ['eval', RL.fixedWindowLimitScript2!, 1, k('mr'), 'req-1', 60000, 1],
-      ['eval', RL.fixedWindowLimitScript2!, 1, k('mr'), 'req-2', 60000, 2],
-      ['eval', RL.fixedWindowRemainingTokensScript2!, 1, k('mr')],
-      ['eval', RL.slidingWindowLimitScript2!, 2, k('sc'), k('sp'), 5, 1700000030000, 60000, 'r1', 2],
-      ['eval', RL.slidingWindowLimitScript2!, 2, k('sc'), k('sp'), 5, 1700000030000, 60000, 'r2', 4],
-      ['eval', RL.slidingWindowRemainingTokensScript2!, 2, k('sc'), k('sp'), 1700000030000, 60000],
-    ],
-  },
-  {
-    name: 'ratelimit reset (SCAN + DEL) and deny list scripts',
-    steps: (k) => [
-      ['mset', k('id:1'), '1', k('id:2'), '2', k('other'), '3'],
-      ['eval', RL.resetScript!, 1, k('id:*'), 'null'],
-      { cmd: ['keys', k('*')], norm: sorted },
-      ['sadd', k('deny'), 'ip1', 'ip2'],
-      ['eval', RL.checkDenyListScript!, 2, k('deny'), k('status'), 'ip1', 'ip3'],
-      { cmd: ['ttl', k('status')], norm: ttlWithin(30) },
-      ['eval', RL.checkDenyListScript!, 2, k('deny'), k('status'), 'ip2'],
     ],
   },
 ];
@@ -1217,7 +641,6 @@ async function runSteps(
   const out: unknown[] = [];
   for (const step of steps) {
     if (Array.isArray(step)) out.push(canon(await side.one(toArgv(step))));
-    else if ('cmd' in step) out.push(step.norm(await side.one(toArgv(step.cmd))));
     else if ('tx' in step) {
       const r = await side.tx(step.tx.map(toArgv));
       out.push(r instanceof ReplyError ? canon(r) : r.map(canon));
@@ -1267,10 +690,10 @@ describe('embedded Redis vs redis-server 7.0 (differential)', () => {
     await throwaway?.stop();
   });
 
-  it('has at least 60 differential cases worth of commands', () => {
+  it('has at least 300 differential steps over the commands edgetask sends', () => {
     const total = cases.reduce((n, c) => n + c.steps(() => 'k').length, 0);
-    expect(cases.length).toBeGreaterThanOrEqual(40);
-    expect(total).toBeGreaterThanOrEqual(60);
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+    expect(total).toBeGreaterThanOrEqual(300);
   });
 
   cases.forEach((c, index) => {
@@ -1291,7 +714,7 @@ describe('embedded Redis vs redis-server 7.0 (differential)', () => {
       const labelled = (out: unknown[]): unknown[] =>
         out.map((r, i) => {
           const s = steps[i]!;
-          const label = Array.isArray(s) ? s : 'cmd' in s ? s.cmd : 'tx' in s ? s.tx : 'pipe' in s ? s.pipe : s.scanAll;
+          const label = Array.isArray(s) ? s : 'tx' in s ? s.tx : 'pipe' in s ? s.pipe : s.scanAll;
           return {
             step: i,
             command: JSON.stringify(label, (_k, v: unknown) =>
@@ -1317,35 +740,40 @@ describe('embedded Redis with an injected clock', () => {
     const r = createEmbeddedRedis({ now: () => t });
     await one(r, 'set', 'a', '1', 'px', 100);
     await one(r, 'set', 'b', '2');
-    expect(await one(r, 'pttl', 'a')).toEqual({ int: 100 });
     t += 100;
-    expect(await one(r, 'pttl', 'a')).toEqual({ int: 0 });
     expect(await one(r, 'get', 'a')).toEqual({ bulk: '1' });
     t += 1;
     expect(await one(r, 'exists', 'a')).toEqual({ int: 0 });
     await one(r, 'set', 'c', '3', 'ex', 1);
-    t += 1001;
-    expect(await one(r, 'dbsize')).toEqual({ int: 1 });
-    expect(await one(r, 'keys', '*')).toEqual([{ bulk: 'b' }]);
+    t += 1000;
+    expect(await one(r, 'exists', 'c')).toEqual({ int: 1 });
+    t += 1;
     expect(await one(r, 'scan', 0)).toEqual([{ bulk: '0' }, [{ bulk: 'b' }]]);
     expect(await one(r, 'get', 'c')).toBeNull();
-    expect(await one(r, 'ttl', 'c')).toEqual({ int: -2 });
   });
 
-  it('rounds TTL like Redis and keeps TTLs across INCR/APPEND but not SET', async () => {
+  it('keeps a TTL across INCR and INCRBY but not across SET; PEXPIRE sets one, 0 or less deletes', async () => {
     let t = 5_000;
     const r = createEmbeddedRedis({ now: () => t });
     await one(r, 'set', 'a', '1', 'px', 1500);
-    expect(await one(r, 'ttl', 'a')).toEqual({ int: 2 });
-    t += 1;
-    expect(await one(r, 'ttl', 'a')).toEqual({ int: 1 });
     await one(r, 'incr', 'a');
-    await one(r, 'append', 'a', '0');
-    expect(await one(r, 'pttl', 'a')).toEqual({ int: 1499 });
-    await one(r, 'set', 'a', 'x');
-    expect(await one(r, 'pttl', 'a')).toEqual({ int: -1 });
-    await one(r, 'pexpireat', 'a', t);
+    await one(r, 'incrby', 'a', 5);
+    t += 1500;
+    expect(await one(r, 'get', 'a')).toEqual({ bulk: '7' });
+    t += 1;
     expect(await one(r, 'exists', 'a')).toEqual({ int: 0 });
+    await one(r, 'set', 'b', '1', 'ex', 1);
+    await one(r, 'set', 'b', 'x');
+    t += 5000;
+    expect(await one(r, 'get', 'b')).toEqual({ bulk: 'x' });
+    expect(await one(r, 'pexpire', 'b', 10)).toEqual({ int: 1 });
+    t += 10;
+    expect(await one(r, 'exists', 'b')).toEqual({ int: 1 });
+    t += 1;
+    expect(await one(r, 'exists', 'b')).toEqual({ int: 0 });
+    await one(r, 'set', 'c', '1');
+    expect(await one(r, 'pexpire', 'c', 0)).toEqual({ int: 1 });
+    expect(await one(r, 'exists', 'c')).toEqual({ int: 0 });
   });
 
   it('expires ratelimit windows set from Lua with the injected clock', async () => {
@@ -1356,7 +784,10 @@ describe('embedded Redis with an injected clock', () => {
     expect(await one(r, 'eval', script, 1, 'w', 2, 1000, 1)).toEqual([{ int: 2 }, { int: 2 }]);
     t += 1001;
     expect(await one(r, 'eval', script, 1, 'w', 2, 1000, 1)).toEqual([{ int: 1 }, { int: 2 }]);
-    expect(await one(r, 'pttl', 'w')).toEqual({ int: 1000 });
+    t += 1000;
+    expect(await one(r, 'get', 'w')).toEqual({ bulk: '1' });
+    t += 1;
+    expect(await one(r, 'exists', 'w')).toEqual({ int: 0 });
   });
 
   it('SCAN returns every key present for the whole scan despite deletions, and ends with "0"', async () => {
@@ -1377,31 +808,19 @@ describe('embedded Redis with an injected clock', () => {
     for (let i = 0; i < 50 - rounds; i++) expect(seen.has(`k${i}`)).toBe(true);
   });
 
-  it('TIME, DBSIZE, FLUSHDB, FLUSHALL and flushAll() follow the injected clock and keyspace', async () => {
-    const r = createEmbeddedRedis({ now: () => 1_700_000_000_123 });
-    expect(await one(r, 'time')).toEqual([{ bulk: '1700000000' }, { bulk: '123000' }]);
-    await one(r, 'mset', 'a', 1, 'b', 2);
-    expect(await one(r, 'dbsize')).toEqual({ int: 2 });
-    expect(await one(r, 'flushdb', 'bogus')).toEqual({ error: 'ERR syntax error' });
-    expect(await one(r, 'flushdb', 'async')).toEqual({ status: 'OK' });
-    expect(await one(r, 'dbsize')).toEqual({ int: 0 });
-    await one(r, 'set', 'a', 1);
-    expect(await one(r, 'flushall')).toEqual({ status: 'OK' });
-    await one(r, 'set', 'a', 1);
+  it('flushAll() empties the keyspace', async () => {
+    const r = createEmbeddedRedis();
+    await r.pipeline([cmd('set', 'a', 1), cmd('set', 'b', 2)]);
     await r.flushAll();
-    expect(await one(r, 'dbsize')).toEqual({ int: 0 });
+    expect(await one(r, 'exists', 'a', 'b')).toEqual({ int: 0 });
   });
 
   it('freezes the clock during a script, as Redis does', async () => {
     let t = 10_000;
+    // Every reading of the clock moves it on by 1 ms: unfrozen, the key would be gone at once.
     const r = createEmbeddedRedis({ now: () => t++ });
-    const reply = await one(
-      r,
-      'eval',
-      "redis.call('set', 'a', 1, 'px', 1) return {redis.call('pttl', 'a'), redis.call('pttl', 'a')}",
-      0,
-    );
-    expect(reply).toEqual([{ int: 1 }, { int: 1 }]);
+    const script = "redis.call('set', 'a', 1, 'px', 1) return {redis.call('exists', 'a'), redis.call('exists', 'a')}";
+    expect(await one(r, 'eval', script, 0)).toEqual([{ int: 1 }, { int: 1 }]);
   });
 
   it('keeps a transaction atomic against concurrent callers', async () => {
@@ -1417,15 +836,56 @@ describe('embedded Redis with an injected clock', () => {
     expect(await one(r, 'exists', 'y')).toEqual({ int: 0 });
   });
 
-  it('isolates scripts: SCRIPT FLUSH drops cached scripts and a runaway global write cannot leak', async () => {
+  it('isolates scripts: a global write cannot leak into the next script', async () => {
     const r = createEmbeddedRedis();
-    await one(r, 'script', 'load', 'return 1');
-    expect(await one(r, 'script', 'exists', sha1('return 1'))).toEqual([{ int: 1 }]);
-    expect(await one(r, 'script', 'flush')).toEqual({ status: 'OK' });
-    expect(await one(r, 'script', 'exists', sha1('return 1'))).toEqual([{ int: 0 }]);
     expect(await one(r, 'eval', 'redis = nil', 0)).toMatchObject({
       error: expect.stringContaining('readonly') as unknown,
     });
     expect(await one(r, 'eval', "return redis.call('ping')", 0)).toEqual({ status: 'PONG' });
+  });
+});
+
+describe('embedded Redis refuses what edgetask does not send', () => {
+  const cmd = (...args: Arg[]): Command => toArgv(args);
+  const one = async (r: RedisBackend, ...args: Arg[]): Promise<unknown> =>
+    canon((await r.pipeline([cmd(...args)]))[0]!);
+  const refused = (name: string, fromScript = false): string =>
+    `ERR unknown command '${name}'${fromScript ? ' called from script' : ''} (the embedded engine implements only ` +
+    'the commands edgetask sends; see dev/stand-ins/redis-embedded/README.md)';
+
+  it('names the command, as sent, whether Redis has it or not', async () => {
+    const r = createEmbeddedRedis();
+    expect(await one(r, 'ZUNIONSTORE', 'd', 1, 'z')).toEqual({ error: refused('ZUNIONSTORE') });
+    expect(await one(r, 'hset', 'h', 'f', 'v')).toEqual({ error: refused('hset') });
+    expect(await one(r, 'incrbyfloat', 'n', '0.1')).toEqual({ error: refused('incrbyfloat') });
+    expect(await one(r, 'nosuchcommand', 'a')).toEqual({ error: refused('nosuchcommand') });
+    expect(await one(r, 'script', 'exists', sha1('return 1'))).toEqual({ error: refused('script exists') });
+    expect(await one(r, 'multi')).toEqual({ error: refused('multi') });
+    // Nothing ran: the refused HSET left no key behind.
+    expect(await one(r, 'exists', 'h')).toEqual({ int: 0 });
+  });
+
+  it('refuses inside scripts and transactions too, and options of PEXPIRE', async () => {
+    const r = createEmbeddedRedis();
+    expect(await one(r, 'eval', "return redis.call('hgetall', KEYS[1])", 1, 'h')).toEqual({
+      error: `${refused('hgetall', true)} script: ${sha1("return redis.call('hgetall', KEYS[1])")}, on @user_script:1.`,
+    });
+    expect(await one(r, 'eval', "return redis.pcall('lpush', 'l', 'x')['err']", 0)).toEqual({
+      bulk: refused('lpush', true),
+    });
+    expect(canon((await r.transaction([cmd('set', 'y', 1), cmd('append', 'y', 'x')])) as ReplyError)).toEqual({
+      error: 'EXECABORT Transaction discarded because of previous errors.',
+    });
+    await one(r, 'set', 'k', 'v');
+    expect(await one(r, 'pexpire', 'k', 100, 'nx')).toEqual({
+      error: "ERR the embedded engine implements PEXPIRE without options (got 'nx')",
+    });
+  });
+
+  it('has no cjson in Lua', async () => {
+    const r = createEmbeddedRedis();
+    expect(await one(r, 'eval', 'return cjson.encode({})', 0)).toMatchObject({
+      error: expect.stringContaining("Script attempted to access nonexistent global variable 'cjson'") as unknown,
+    });
   });
 });

@@ -45,14 +45,16 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
   it('honours expiry options, including the lowercase ones the SDK sends', async () => {
     const ns = uniqueName('ttl');
     const redis = client(ns, { autoPipeline: false });
-    await redis.set(`${ns}:a`, 'v', { ex: 100 });
-    await redis.set(`${ns}:b`, 'v', { px: 50_000 });
-    expect(await redis.ttl(`${ns}:a`)).toBeGreaterThan(95);
-    expect(await redis.pttl(`${ns}:b`)).toBeGreaterThan(45_000);
+    // The exact expiry times are checked with an injected clock in redis-embedded.test.ts (and
+    // against redis-server there); here: the SDK's options reach the engine and act.
+    expect(await redis.set(`${ns}:a`, 'v', { ex: 100 })).toBe('OK');
+    expect(await redis.set(`${ns}:b`, 'v', { px: 50_000 })).toBe('OK');
     expect(await redis.set(`${ns}:a`, 'w', { nx: true })).toBeNull();
     await redis.set(`${ns}:c`, 'v', { px: 30 });
     await new Promise((r) => setTimeout(r, 60));
     expect(await redis.get(`${ns}:c`)).toBeNull();
+    expect(await redis.exists(`${ns}:a`, `${ns}:b`)).toBe(2);
+    expect(await redis.get(`${ns}:a`)).toBe('v');
     await redis.del(`${ns}:a`, `${ns}:b`);
   });
 
@@ -63,30 +65,31 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
     const [a, b, c] = await Promise.all([
       redis.incr(`${ns}:n`),
       redis.incrby(`${ns}:n`, 10),
-      redis.hset(`${ns}:h`, { f: 'v', g: 2 }),
+      redis.set(`${ns}:s`, 'v'),
     ]);
     let after = await counters(standIns, ns);
-    expect([a, b, c]).toEqual([1, 11, 2]);
+    expect([a, b, c]).toEqual([1, 11, 'OK']);
     expect(after.upstash.requests - before.upstash.requests).toBe(1);
     expect(after.upstash.commands - before.upstash.commands).toBe(3);
 
     // The SDK batches reads and writes separately: a GET issued beside a write costs a second request.
     before = after;
-    const [n, h, d] = await Promise.all([redis.get(`${ns}:n`), redis.hget(`${ns}:h`, 'f'), redis.incr(`${ns}:n`)]);
+    const [n, h, d] = await Promise.all([redis.get(`${ns}:n`), redis.get(`${ns}:s`), redis.incr(`${ns}:n`)]);
     after = await counters(standIns, ns);
     expect(n).toBe(11);
     expect(h).toBe('v');
     expect(d).toBe(12);
     expect(after.upstash.requests - before.upstash.requests).toBe(2);
     expect(after.upstash.maxInFlight).toBe(2);
-    await redis.del(`${ns}:n`, `${ns}:h`);
+    await redis.del(`${ns}:n`, `${ns}:s`);
   });
 
   it('runs multi-exec atomically and explicit pipelines with per-entry errors', async () => {
     const ns = uniqueName('tx');
     const redis = client(ns, { autoPipeline: false });
-    const results = await redis.multi().set(`${ns}:k`, 'a').append(`${ns}:k`, 'b').get(`${ns}:k`).exec();
-    expect(results).toEqual(['OK', 2, 'ab']);
+    const results = await redis.multi().set(`${ns}:k`, '1').incrby(`${ns}:k`, 2).get(`${ns}:k`).exec();
+    expect(results).toEqual(['OK', 3, 3]);
+    await redis.set(`${ns}:k`, 'ab');
 
     const mixed = await redis.pipeline().incr(`${ns}:k`).get(`${ns}:k`).exec({ keepErrors: true });
     expect(mixed[0]).toMatchObject({ error: 'ERR value is not an integer or out of range', result: undefined });
@@ -95,15 +98,19 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
     await redis.del(`${ns}:k`);
   });
 
-  it('raises Redis errors (WRONGTYPE, unknown command) as UpstashError', async () => {
+  it('raises Redis errors (INCR of a non-integer, unknown command) as UpstashError', async () => {
     const ns = uniqueName('err');
     const redis = client(ns, { autoPipeline: false });
-    await redis.hset(`${ns}:h`, { f: 1 });
-    await expect(redis.get(`${ns}:h`)).rejects.toThrow(
-      /WRONGTYPE Operation against a key holding the wrong kind of value/,
-    );
+    await redis.set(`${ns}:s`, 'abc');
+    await expect(redis.incr(`${ns}:s`)).rejects.toThrow(/ERR value is not an integer or out of range/);
     await expect(redis.exec(['nosuchcommand', 'x'])).rejects.toThrow(/ERR unknown command 'nosuchcommand'/);
-    await redis.del(`${ns}:h`);
+    if (kind === 'embedded') {
+      // A command edgetask does not send is refused by name, not emulated.
+      await expect(redis.hset(`${ns}:h`, { f: 1 })).rejects.toThrow(
+        /ERR unknown command 'hset' \(the embedded engine implements only the commands edgetask sends/,
+      );
+    }
+    await redis.del(`${ns}:s`);
   });
 
   it('runs Lua: eval, evalsha, NOSCRIPT, script load', async () => {
@@ -172,12 +179,12 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
       });
     }
 
-    // Hour-long windows: a window boundary (fixed windows align to the clock) or a refill between the
+    // The two algorithms edgetask uses (the token bucket sends hash commands, which the embedded
+    // engine does not implement). Hour-long windows: a window boundary (fixed windows align to the clock) or a refill between the
     // calls of one test would make it flaky on a loaded machine.
     it.each([
       ['sliding window', Ratelimit.slidingWindow(3, '1 h')],
       ['fixed window', Ratelimit.fixedWindow(3, '1 h')],
-      ['token bucket', Ratelimit.tokenBucket(1, '1 h', 3)],
     ])('%s: allows the limit, blocks the next, reports remaining, and resets', async (_name, algorithm) => {
       const ns = uniqueName('rl');
       const rl = limiter(ns, algorithm);

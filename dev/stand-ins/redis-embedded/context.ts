@@ -6,8 +6,8 @@
 import { Buffer } from 'node:buffer';
 import { ReplyError, StatusReply } from '../redis-backend.ts';
 import type { Reply } from '../redis-backend.ts';
-import type { Bin, Keyspace, RedisType, RedisValue } from './keyspace.ts';
-import { string2d, string2ll } from './numbers.ts';
+import type { Keyspace } from './keyspace.ts';
+import { string2ll } from './numbers.ts';
 
 /** Thrown by command code to produce an error reply; never escapes the engine. */
 export class CommandError extends Error {
@@ -22,9 +22,7 @@ export function fail(message: string): never {
   throw new CommandError(message);
 }
 
-export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 export const NOT_INTEGER = 'ERR value is not an integer or out of range';
-export const NOT_FLOAT = 'ERR value is not a valid float';
 export const SYNTAX = 'ERR syntax error';
 
 export const OK = new StatusReply('OK');
@@ -44,10 +42,8 @@ export interface ExecContext {
 
 /** Implemented by scripting.ts; kept as an interface to avoid an import cycle. */
 export interface ScriptingHost {
-  eval(ctx: ExecContext, argv: Buffer[], bySha: boolean, readOnly: boolean): Reply;
+  eval(ctx: ExecContext, argv: Buffer[], bySha: boolean): Reply;
   load(body: Buffer): Reply;
-  exists(shas: Buffer[]): Reply;
-  flush(): void;
 }
 
 export interface CommandDef {
@@ -80,17 +76,6 @@ export function parseLL(b: Uint8Array, message = NOT_INTEGER): bigint {
   return v;
 }
 
-/** getLongFromObjectOrReply: long is 64-bit on the servers we mimic; indexes fit in a double. */
-export function parseLong(b: Uint8Array, message = NOT_INTEGER): number {
-  return Number(parseLL(b, message));
-}
-
-export function parseDouble(b: Uint8Array, message = NOT_FLOAT): number {
-  const v = string2d(latin1(b));
-  if (v === null) fail(message);
-  return v;
-}
-
 export function bulk(s: string | Buffer): Buffer {
   return typeof s === 'string' ? Buffer.from(s, 'latin1') : s;
 }
@@ -98,16 +83,4 @@ export function bulk(s: string | Buffer): Buffer {
 export function errorReply(e: unknown): ReplyError {
   if (e instanceof CommandError) return new ReplyError(e.reply);
   throw e;
-}
-
-/** lookupKey + checkType: undefined when missing, WRONGTYPE when of another type. */
-export function lookup<T extends RedisType>(
-  ctx: ExecContext,
-  key: Bin,
-  type: T,
-): Extract<RedisValue, { type: T }> | undefined {
-  const e = ctx.ks.get(key);
-  if (e === undefined) return undefined;
-  if (e.value.type !== type) fail(WRONGTYPE);
-  return e.value as Extract<RedisValue, { type: T }>;
 }

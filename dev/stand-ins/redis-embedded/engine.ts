@@ -1,69 +1,54 @@
 /**
  * The in-memory Redis 7.0 engine behind the RedisBackend interface, for machines without
- * redis-server. Everything runs synchronously in-process, so a transaction is atomic simply by
- * not yielding between its commands.
+ * redis-server. It implements only the commands edgetask sends (commands.ts, scripting.ts) and
+ * refuses any other by name. Everything runs synchronously in-process, so a transaction is atomic
+ * simply by not yielding between its commands.
  */
 
 import { Buffer } from 'node:buffer';
-import { ReplyError, StatusReply } from '../redis-backend.ts';
+import { ReplyError } from '../redis-backend.ts';
 import type { Command, RedisBackend, Reply } from '../redis-backend.ts';
-import { collectionCommands } from './commands-collections.ts';
-import { keyCommands } from './commands-keys.ts';
-import { stringCommands } from './commands-strings.ts';
-import { asBuffer, errorReply } from './context.ts';
+import { commands } from './commands.ts';
+import { asBuffer, errorReply, latin1, lower } from './context.ts';
 import type { CommandDef, ExecContext } from './context.ts';
 import { Keyspace } from './keyspace.ts';
 import { Scripting, scriptingCommands } from './scripting.ts';
 
-const COMMANDS = new Map<string, CommandDef>(
-  [...keyCommands, ...stringCommands, ...collectionCommands, ...scriptingCommands].map((c) => [c.name, c]),
-);
+const COMMANDS = new Map<string, CommandDef>([...commands, ...scriptingCommands].map((c) => [c.name, c]));
 
 type Lookup = { cmd: CommandDef } | { error: string };
 
-/** Up to the first NUL, like "%s" on a C string. */
-function cstr(b: Buffer): Buffer {
-  const nul = b.indexOf(0);
-  return nul === -1 ? b : b.subarray(0, nul);
-}
-
-/** processCommand's rejection text, byte-exact (rejectCommandFormat maps \r and \n to spaces). */
-function rejection(text: Buffer): string {
-  return Buffer.from(text.map((c) => (c === 0x0d || c === 0x0a ? 0x20 : c))).toString('utf8');
+/**
+ * What the engine answers for a command it does not implement, whether or not Redis has it: named,
+ * so a new command in the Worker fails loudly on the embedded backend instead of being emulated
+ * wrongly or silently. The real backend (redis-server) runs it.
+ */
+export function refusal(argv: Buffer[], fromScript = false): string {
+  const name = [argv[0]!, ...(COMMANDS.get(lower(argv[0]!))?.subcommands && argv[1] ? [argv[1]] : [])]
+    .map((b) => latin1(b.subarray(0, 64)).replace(/[\r\n]/g, ' '))
+    .join(' ');
+  return (
+    `ERR unknown command '${name}'${fromScript ? ' called from script' : ''} (the embedded engine implements only ` +
+    'the commands edgetask sends; see dev/stand-ins/redis-embedded/README.md)'
+  );
 }
 
 /** lookupCommand + the arity check of processCommand, with Redis 7.0's error texts. */
 function lookupCommand(argv: Buffer[]): Lookup {
-  const name = argv[0]!.toString('latin1').toLowerCase();
-  let cmd = COMMANDS.get(name);
-  if (cmd !== undefined && cmd.subcommands !== undefined && argv.length >= 2) {
-    const sub = cmd.subcommands[argv[1]!.toString('latin1').toLowerCase()];
-    if (sub === undefined) {
-      const text = Buffer.concat([
-        Buffer.from("ERR unknown subcommand '"),
-        cstr(argv[1]!).subarray(0, 128),
-        Buffer.from(`'. Try ${name.toUpperCase()} HELP.`),
-      ]);
-      return { error: rejection(text) };
-    }
-    cmd = sub;
-  }
-  if (cmd === undefined) {
-    const parts: Buffer[] = [Buffer.from("ERR unknown command '"), cstr(argv[0]!).subarray(0, 128)];
-    parts.push(Buffer.from("', with args beginning with: "));
-    let args = 0;
-    for (let i = 1; i < argv.length && args < 128; i++) {
-      const a = cstr(argv[i]!).subarray(0, 128 - args);
-      parts.push(Buffer.from("'"), a, Buffer.from("' "));
-      args += a.length + 3;
-    }
-    return { error: rejection(Buffer.concat(parts)) };
-  }
+  const cmd = find(argv);
+  if (cmd === undefined) return { error: refusal(argv) };
   const argc = argv.length;
   if ((cmd.arity > 0 && cmd.arity !== argc) || argc < -cmd.arity) {
     return { error: `ERR wrong number of arguments for '${cmd.name}' command` };
   }
   return { cmd };
+}
+
+/** The command, or its subcommand when it has any and one is given. */
+function find(argv: Buffer[]): CommandDef | undefined {
+  const cmd = COMMANDS.get(lower(argv[0]!));
+  if (cmd?.subcommands === undefined || argv.length < 2) return cmd;
+  return cmd.subcommands[lower(argv[1]!)];
 }
 
 function run(ctx: ExecContext, cmd: CommandDef, argv: Buffer[]): Reply {
@@ -76,12 +61,8 @@ function run(ctx: ExecContext, cmd: CommandDef, argv: Buffer[]): Reply {
 
 /** redis.call's path (scriptCall): its own wording for lookup failures, then the script's rules. */
 function callFromScript(ctx: ExecContext, argv: Buffer[]): Reply {
-  const name = argv[0]!.toString('latin1').toLowerCase();
-  let cmd = COMMANDS.get(name);
-  if (cmd?.subcommands !== undefined) {
-    cmd = argv.length >= 2 ? cmd.subcommands[argv[1]!.toString('latin1').toLowerCase()] : cmd;
-  }
-  if (cmd === undefined) return new ReplyError('ERR Unknown Redis command called from script');
+  const cmd = find(argv);
+  if (cmd === undefined) return new ReplyError(refusal(argv, true));
   const argc = argv.length;
   if ((cmd.arity > 0 && cmd.arity !== argc) || argc < -cmd.arity) {
     return new ReplyError('ERR Wrong number of args calling Redis command from script');
@@ -113,67 +94,16 @@ export function createEmbeddedRedis(options: EmbeddedRedisOptions = {}): RedisBa
     return run(ctx, found.cmd, argv);
   };
 
-  /**
-   * MULTI/EXEC/DISCARD sent inside one pipeline behave as on a single Redis connection; WATCH is
-   * accepted but, with nothing able to interleave, it can never fail an EXEC.
-   */
-  const runPipeline = (commands: Command[]): Reply[] => {
-    const replies: Reply[] = [];
-    let queue: Buffer[][] | undefined;
-    let dirty = false;
-    for (const command of commands) {
-      const argv = command.map(asBuffer);
-      const name = argv[0]?.toString('latin1').toLowerCase();
-      if (name === 'multi' || name === 'exec' || name === 'discard' || name === 'watch' || name === 'unwatch') {
-        const arity = name === 'watch' ? -2 : 1;
-        if ((arity > 0 && argv.length !== arity) || argv.length < -arity) {
-          replies.push(new ReplyError(`ERR wrong number of arguments for '${name}' command`));
-          if (queue !== undefined) dirty = true;
-          continue;
-        }
-        if (name === 'multi') {
-          if (queue !== undefined) replies.push(new ReplyError('ERR MULTI calls can not be nested'));
-          else {
-            queue = [];
-            dirty = false;
-            replies.push(new StatusReply('OK'));
-          }
-        } else if (name === 'exec' || name === 'discard') {
-          if (queue === undefined) replies.push(new ReplyError(`ERR ${name.toUpperCase()} without MULTI`));
-          else if (name === 'discard') replies.push(new StatusReply('OK'));
-          else replies.push(dirty ? EXECABORT : queue.map(execute));
-          queue = undefined;
-        } else if (name === 'watch' && queue !== undefined) {
-          replies.push(new ReplyError('ERR WATCH inside MULTI is not allowed'));
-        } else replies.push(new StatusReply('OK'));
-        continue;
-      }
-      if (queue === undefined) {
-        replies.push(execute(command));
-        continue;
-      }
-      const found = argv.length === 0 ? { error: 'ERR empty command' } : lookupCommand(argv);
-      if ('error' in found) {
-        dirty = true;
-        replies.push(new ReplyError(found.error));
-      } else {
-        queue.push(argv);
-        replies.push(new StatusReply('QUEUED'));
-      }
-    }
-    return replies;
-  };
-
   const checkOpen = (): void => {
     if (closed) throw new Error('embedded redis is closed');
   };
 
   return {
-    description: 'embedded in-memory Redis 7.0 emulation (fengari Lua)',
+    description: 'embedded in-memory Redis 7.0 engine, the commands edgetask sends (fengari Lua)',
     pipeline(commands: Command[]): Promise<Reply[]> {
       return settle(() => {
         checkOpen();
-        return runPipeline(commands);
+        return commands.map(execute);
       });
     },
     transaction(commands: Command[]): Promise<Reply[] | ReplyError> {

@@ -2,7 +2,8 @@
  * The Lua side of EVAL: one fengari state per engine (as Redis keeps one per server), set up like
  * Redis 7.0's scripting environment (5.1 library surface, read-only globals, redis.* API, the
  * __redis__err__handler that turns every error into {err=, source=, line=}), plus the two reply
- * conversions Redis defines between RESP2 and Lua values.
+ * conversions Redis defines between RESP2 and Lua values. No cjson, cmsgpack or struct: no script
+ * edgetask sends uses them, so a script that does fails on the missing global.
  */
 
 import { Buffer } from 'node:buffer';
@@ -11,8 +12,7 @@ import type { Fengari, LuaState } from 'fengari';
 import { ReplyError, StatusReply } from '../redis-backend.ts';
 import type { Reply } from '../redis-backend.ts';
 import { loadFengari } from './fengari-loader.ts';
-import { makeCjson } from './lua-cjson.ts';
-import { formatG, formatScore } from './numbers.ts';
+import { formatG } from './numbers.ts';
 
 export interface LuaHost {
   /** Runs a command for redis.call/pcall; every failure (script-level or command) is a ReplyError. */
@@ -76,7 +76,6 @@ print, dofile, loadfile, rawlen = nil, nil, nil, nil
 _VERSION = 'Lua 5.1'
 bit = js.bit
 redis = js.redis
-cjson = js.cjson
 
 local dbg = debug
 debug = nil
@@ -101,7 +100,7 @@ local real = {}
 for k, v in pairs(G) do real[k] = v end
 for k in pairs(real) do rawset(G, k, nil) end
 real._G = G
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'redis', 'cjson'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'redis'}) do
   real[name] = setmetatable({}, {__index = real[name], __newindex = js.readonly})
 end
 setmetatable(real, {__index = js.missing_global})
@@ -333,7 +332,7 @@ export class LuaVM {
     if (rawField('double') === lua.LUA_TNUMBER) {
       const d = lua.lua_tonumber(L, -1);
       lua.lua_pop(L, 1);
-      return Buffer.from(formatScore(d), 'latin1');
+      return Buffer.from(formatG(d, 17), 'latin1');
     }
     lua.lua_pop(L, 1);
     if (rawField('big_number') === lua.LUA_TSTRING) {
@@ -480,18 +479,6 @@ export class LuaVM {
     lua.lua_setfield(this.L, -2, this.s('bit'));
     this.pushRedisLib();
     lua.lua_setfield(this.L, -2, this.s('redis'));
-    lua.lua_createtable(this.L, 0, 8);
-    for (const [name, fn] of Object.entries(makeCjson(this.f, (_L, n) => this.pushNumber(n)))) {
-      lua.lua_pushjsfunction(this.L, this.wrap(fn));
-      lua.lua_setfield(this.L, -2, this.s(name));
-    }
-    lua.lua_pushlightuserdata(this.L, null);
-    lua.lua_setfield(this.L, -2, this.s('null'));
-    lua.lua_pushstring(this.L, this.s('cjson'));
-    lua.lua_setfield(this.L, -2, this.s('_NAME'));
-    lua.lua_pushstring(this.L, this.s('2.1.0'));
-    lua.lua_setfield(this.L, -2, this.s('_VERSION'));
-    lua.lua_setfield(this.L, -2, this.s('cjson'));
   }
 
   private pushRedisLib(): void {

@@ -1,13 +1,13 @@
 /**
- * EVAL/EVALSHA/EVAL_RO/EVALSHA_RO and SCRIPT LOAD/EXISTS/FLUSH (eval.c of Redis 7.0): the script
- * cache keyed by sha1 of the full body, shebang flags, and the read-only rules.
+ * EVAL, EVALSHA and SCRIPT LOAD (eval.c of Redis 7.0): the script cache keyed by sha1 of the full
+ * body, shebang flags, and no-writes scripts.
  */
 
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { ReplyError } from '../redis-backend.ts';
 import type { Reply } from '../redis-backend.ts';
-import { bulk, CommandError, fail, latin1, lower, OK, parseLL } from './context.ts';
+import { bulk, CommandError, fail, latin1, lower, parseLL } from './context.ts';
 import type { CommandDef, ExecContext, ScriptingHost } from './context.ts';
 import { LuaVM } from './lua.ts';
 import type { LuaHost } from './lua.ts';
@@ -91,7 +91,7 @@ export class Scripting implements ScriptingHost {
     return { sha, script };
   }
 
-  eval(ctx: ExecContext, argv: Buffer[], bySha: boolean, readOnly: boolean): Reply {
+  eval(ctx: ExecContext, argv: Buffer[], bySha: boolean): Reply {
     if (bySha && argv[1]!.length !== 40) fail(NOSCRIPT);
     const numkeys = parseLL(argv[2]!);
     if (numkeys > BigInt(argv.length - 3)) fail("ERR Number of keys can't be greater than number of args");
@@ -105,9 +105,6 @@ export class Scripting implements ScriptingHost {
     } else {
       ({ sha, script } = this.create(argv[1]!));
     }
-    if (!script.compat && !script.noWrites && readOnly) {
-      fail('ERR Can not execute a script with write flag using *_ro command.');
-    }
     const n = Number(numkeys);
     const keys = argv.slice(3, 3 + n);
     const args = argv.slice(3 + n);
@@ -118,7 +115,7 @@ export class Scripting implements ScriptingHost {
       scripting: this,
       // Redis freezes the clock for the whole script, so expiry is consistent within it.
       now: () => frozen,
-      script: { readOnly: readOnly || (!script.compat && script.noWrites) },
+      script: { readOnly: !script.compat && script.noWrites },
     };
     this.running = scriptCtx;
     const prevFreeze = ctx.ks.freeze(frozen);
@@ -127,7 +124,7 @@ export class Scripting implements ScriptingHost {
     } catch (e) {
       if (e instanceof CommandError) throw e;
       // A JS-level failure inside fengari may leave the Lua state inconsistent: start afresh, as
-      // a restarted server would (the script cache goes with it).
+      // a restarted server would.
       this.flush();
       return new ReplyError(`ERR Error running script ${sha}: embedded Lua engine failure: ${String(e)}`);
     } finally {
@@ -140,44 +137,21 @@ export class Scripting implements ScriptingHost {
     return bulk(this.create(body).sha);
   }
 
-  exists(shas: Buffer[]): Reply {
-    return shas.map((s) => (this.scripts.has(lower(s)) ? 1 : 0));
-  }
-
-  /** SCRIPT FLUSH resets the whole Lua state in Redis, which also drops any leaked global state. */
-  flush(): void {
+  /** Starts afresh, as a restarted server would: the Lua state and the script cache go. */
+  private flush(): void {
     this.scripts.clear();
     this.vm = undefined;
   }
 }
 
-function scriptFlush(ctx: ExecContext, argv: Buffer[]): Reply {
-  if (argv.length === 3) {
-    const mode = lower(argv[2]!);
-    if (mode !== 'sync' && mode !== 'async') fail('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
-  } else if (argv.length > 3) fail('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
-  ctx.scripting.flush();
-  return OK;
-}
-
 export const scriptingCommands: CommandDef[] = [
-  { name: 'eval', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, false, false) },
-  { name: 'evalsha', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, true, false) },
-  { name: 'eval_ro', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, false, true) },
-  { name: 'evalsha_ro', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, true, true) },
+  { name: 'eval', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, false) },
+  { name: 'evalsha', arity: -3, noscript: true, run: (c, a) => c.scripting.eval(c, a, true) },
   {
     name: 'script',
     arity: -2,
     subcommands: {
       load: { name: 'script|load', arity: 3, noscript: true, run: (c, a) => c.scripting.load(a[2]!) },
-      exists: { name: 'script|exists', arity: -3, noscript: true, run: (c, a) => c.scripting.exists(a.slice(2)) },
-      flush: { name: 'script|flush', arity: -2, noscript: true, run: scriptFlush },
-      kill: {
-        name: 'script|kill',
-        arity: 2,
-        noscript: true,
-        run: () => fail('NOTBUSY No scripts in execution right now.'),
-      },
     },
   },
 ];
