@@ -1448,10 +1448,10 @@ export interface components {
         'X-Request-ID': components['headers']['X-Request-ID'];
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Cache-Control': components['headers']['Cache-Control'];
-        RateLimit: components['headers']['RateLimit'];
-        'RateLimit-Policy': components['headers']['RateLimit-Policy'];
         /** @description Seconds to wait before trying again. */
         'Retry-After': number;
+        RateLimit: components['headers']['RateLimit'];
+        'RateLimit-Policy': components['headers']['RateLimit-Policy'];
         [name: string]: unknown;
       };
       content: {
