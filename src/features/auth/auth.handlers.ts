@@ -1,22 +1,21 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
 import { mayEmail } from '../../lib/email-cap.ts';
+import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
 import type { AppRouteHandler } from '../../lib/route-handler.ts';
 import { currentUserId } from '../../middleware/auth.ts';
 import { afterResponse } from '../../middleware/request-context.ts';
 import type * as routes from './auth.routes.ts';
+import * as sessions from '../sessions/sessions.service.ts';
 import {
   findUser,
-  type ClientInfo,
   loginUser,
-  logoutAllSessions,
-  logoutSession,
   registerUser,
   renewVerification,
   resendableUser,
-  rotateRefreshToken,
   sendQuietly,
+  tokenPair,
   verificationExpiry,
   verifyEmail as redeemVerification,
 } from './auth.service.ts';
@@ -40,21 +39,30 @@ export const login: AppRouteHandler<typeof routes.login> = async (c) => {
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
-  const { tokens, limit } = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  const deps = c.get('deps');
+  const now = deps.clock.now();
+  const rotation = await sessions.rotateSession(deps, c.req.valid('json').refresh_token, now);
   // Limited per session family, not per address (docs/decisions/0015-refresh-rotation-and-limit.md).
-  c.header('RateLimit-Policy', `"family";q=${limit.limit};w=60`);
-  c.header('RateLimit', `"family";r=${limit.remaining};t=${limit.resetSeconds}`);
+  const { limit, remaining, resetSeconds } = rotation.limit;
+  const policy = `"family";q=${limit};w=${sessions.REFRESH_WINDOW_SECONDS}`;
+  const rateLimit = { 'RateLimit-Policy': policy, RateLimit: `"family";r=${remaining};t=${resetSeconds}` };
+  if (rotation.limited) {
+    const detail = `Too many refreshes: ${limit} per minute per session. Retry after ${resetSeconds} s.`;
+    throw new AppError('RATE_LIMITED', detail, { headers: { 'Retry-After': String(resetSeconds), ...rateLimit } });
+  }
+  const tokens = await tokenPair(deps, rotation.session, now);
+  for (const [name, value] of Object.entries(rateLimit)) c.header(name, value);
   c.header('Cache-Control', 'no-store');
   return c.json(tokens, 200);
 };
 
 export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
-  await logoutSession(c.get('deps'), c.req.valid('json').refresh_token);
+  await sessions.endSessionOfToken(c.get('deps'), c.req.valid('json').refresh_token);
   return c.body(null, 204);
 };
 
 export const logoutAll: AppRouteHandler<typeof routes.logoutAll> = async (c) => {
-  await logoutAllSessions(c.get('deps'), currentUserId(c));
+  await sessions.endAllSessions(c.get('deps'), currentUserId(c));
   return c.body(null, 204);
 };
 
@@ -88,7 +96,7 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
 };
 
 /** The session list's view of the client: its User-Agent and Cloudflare's coarse location. */
-export function clientInfo(c: Context<AppEnv>): ClientInfo {
+export function clientInfo(c: Context<AppEnv>): sessions.ClientInfo {
   const cf = c.req.raw.cf as { city?: unknown; country?: unknown } | undefined;
   const location = [cf?.city, cf?.country]
     .filter((part): part is string => typeof part === 'string' && part !== '')
