@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, PASSWORD, register, uniqueEmail, type Registered } from '../helpers/auth.ts';
+import { hashToken } from '../../src/lib/tokens.ts';
 import { as, createCategory, createTask, type Problem } from '../helpers/tasks.ts';
 import { json, setupTestApp, TestClock, type TestApp } from '../helpers/test-app.ts';
 
@@ -39,10 +40,22 @@ describe('change-password', () => {
       json({ current_password: PASSWORD, new_password: NEW_PASSWORD }, bearer(user.accessToken)),
     );
     expect(res.status).toBe(204);
+    const familyOf = async (token: string) =>
+      (await app.sql`select family_id from refresh_tokens where token_hash = ${hashToken(token)}`)[0]
+        ?.family_id as string;
+    const [mine, theirs] = [await familyOf(user.refreshToken), await familyOf(other.refresh_token)];
+    expect(
+      await app.sql`select family_id, revoked_reason from refresh_tokens where user_id = ${user.userId} order by family_id = ${mine}`,
+    ).toEqual([
+      { family_id: theirs, revoked_reason: 'password_change' },
+      { family_id: mine, revoked_reason: null },
+    ]);
     expect((await login(user.email, PASSWORD)).status).toBe(401);
     expect((await login(user.email, NEW_PASSWORD)).status).toBe(200);
     // The other session: its refresh and its access token stop working now.
-    expect((await refresh(other.refresh_token)).status).toBe(403);
+    const ended = await refresh(other.refresh_token);
+    expect(ended.status).toBe(403);
+    expect((await ended.json<Problem>()).code).toBe('REFRESH_TOKEN_REVOKED');
     expect((await app.request('/api/v1/auth/me', bearer(other.access_token))).status).toBe(401);
     // This session goes on.
     expect((await app.request('/api/v1/auth/me', bearer(user.accessToken))).status).toBe(200);
@@ -51,22 +64,20 @@ describe('change-password', () => {
 
   it('400 for a weak new password; 401 without a token', async () => {
     const user = await register(app);
-    expect(
-      (
-        await app.request(
-          '/api/v1/auth/change-password',
-          json({ current_password: PASSWORD, new_password: 'short' }, bearer(user.accessToken)),
-        )
-      ).status,
-    ).toBe(400);
-    expect(
-      (
-        await app.request(
-          '/api/v1/auth/change-password',
-          json({ current_password: PASSWORD, new_password: NEW_PASSWORD }),
-        )
-      ).status,
-    ).toBe(401);
+    const [before] = await app.sql`select password_hash from users where id = ${user.userId}`;
+    const weak = await app.request(
+      '/api/v1/auth/change-password',
+      json({ current_password: PASSWORD, new_password: 'short' }, bearer(user.accessToken)),
+    );
+    expect(weak.status).toBe(400);
+    expect((await weak.json<Problem>()).code).toBe('VALIDATION_FAILED');
+    const anonymous = await app.request(
+      '/api/v1/auth/change-password',
+      json({ current_password: PASSWORD, new_password: NEW_PASSWORD }),
+    );
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json<Problem>()).code).toBe('UNAUTHENTICATED');
+    expect(await app.sql`select password_hash from users where id = ${user.userId}`).toEqual([before]);
   });
 });
 
@@ -101,8 +112,19 @@ describe('forgot-password and reset-password', () => {
 
     const res = await app.request('/api/v1/auth/reset-password', json({ token, new_password: NEW_PASSWORD }));
     expect(res.status).toBe(204);
+    expect(await app.sql`select failed_login_count, locked_until from users where id = ${user.userId}`).toEqual([
+      { failed_login_count: 0, locked_until: null },
+    ]);
+    expect(await app.sql`select revoked_reason from refresh_tokens where user_id = ${user.userId}`).toEqual([
+      { revoked_reason: 'password_change' },
+    ]);
+    expect(
+      await app.sql`select count(*)::int as n from password_reset_tokens where user_id = ${user.userId} and used_at is null`,
+    ).toEqual([{ n: 0 }]);
     expect((await login(user.email, NEW_PASSWORD)).status).toBe(200);
-    expect((await refresh(user.refreshToken)).status).toBe(403);
+    const ended = await refresh(user.refreshToken);
+    expect(ended.status).toBe(403);
+    expect((await ended.json<Problem>()).code).toBe('REFRESH_TOKEN_REVOKED');
     expect((await app.request('/api/v1/auth/me', bearer(user.accessToken))).status).toBe(401);
 
     const again = await app.request('/api/v1/auth/reset-password', json({ token, new_password: 'third horse 99' }));
@@ -116,16 +138,18 @@ describe('forgot-password and reset-password', () => {
     const token = await resetTokenFor(user.email);
     clock.advance(61 * 60_000);
     try {
-      expect(
-        (await app.request('/api/v1/auth/reset-password', json({ token, new_password: NEW_PASSWORD }))).status,
-      ).toBe(400);
+      const expired = await app.request('/api/v1/auth/reset-password', json({ token, new_password: NEW_PASSWORD }));
+      expect(expired.status).toBe(400);
+      expect((await expired.json<Problem>()).code).toBe('RESET_TOKEN_INVALID');
     } finally {
       clock.advance(-61 * 60_000);
     }
-    expect(
-      (await app.request('/api/v1/auth/reset-password', json({ token: 'D'.repeat(43), new_password: NEW_PASSWORD })))
-        .status,
-    ).toBe(400);
+    const unknown = await app.request(
+      '/api/v1/auth/reset-password',
+      json({ token: 'D'.repeat(43), new_password: NEW_PASSWORD }),
+    );
+    expect(unknown.status).toBe(400);
+    expect((await unknown.json<Problem>()).code).toBe('RESET_TOKEN_INVALID');
     expect((await login(user.email, PASSWORD)).status).toBe(200);
   });
 });
@@ -152,14 +176,19 @@ describe('sessions', () => {
         .status,
     ).toBe(204);
     expect((await app.request('/api/v1/auth/me', bearer(phone.access_token))).status).toBe(401);
+    expect(
+      await app.sql`select distinct revoked_reason from refresh_tokens where family_id = ${phoneSession?.id ?? ''}`,
+    ).toEqual([{ revoked_reason: 'logout' }]);
     const after = await (
       await app.request('/api/v1/auth/sessions', bearer(user.accessToken))
     ).json<{ items: unknown[] }>();
     expect(after.items).toHaveLength(1);
-    expect(
-      (await app.request(`/api/v1/auth/sessions/${phoneSession?.id}`, bearer(user.accessToken, { method: 'DELETE' })))
-        .status,
-    ).toBe(404);
+    const again = await app.request(
+      `/api/v1/auth/sessions/${phoneSession?.id}`,
+      bearer(user.accessToken, { method: 'DELETE' }),
+    );
+    expect(again.status).toBe(404);
+    expect((await again.json<Problem>()).code).toBe('NOT_FOUND');
   });
 
   it('records the coarse location Cloudflare gives for the login', async () => {
@@ -181,19 +210,22 @@ describe('sessions', () => {
     const { items } = await (
       await app.request('/api/v1/auth/sessions', bearer(other.accessToken))
     ).json<{ items: { id: string }[] }>();
-    expect(
-      (await app.request(`/api/v1/auth/sessions/${items[0]?.id}`, bearer(user.accessToken, { method: 'DELETE' })))
-        .status,
-    ).toBe(403);
+    const forbidden = await app.request(
+      `/api/v1/auth/sessions/${items[0]?.id}`,
+      bearer(user.accessToken, { method: 'DELETE' }),
+    );
+    expect(forbidden.status).toBe(403);
+    expect((await forbidden.json<Problem>()).code).toBe('FORBIDDEN');
     expect((await app.request('/api/v1/auth/me', bearer(other.accessToken))).status).toBe(200);
-    expect(
-      (
-        await app.request(
-          `/api/v1/auth/sessions/${crypto.randomUUID()}`,
-          bearer(user.accessToken, { method: 'DELETE' }),
-        )
-      ).status,
-    ).toBe(404);
+    expect(await app.sql`select revoked_at from refresh_tokens where user_id = ${other.userId}`).toEqual([
+      { revoked_at: null },
+    ]);
+    const unknown = await app.request(
+      `/api/v1/auth/sessions/${crypto.randomUUID()}`,
+      bearer(user.accessToken, { method: 'DELETE' }),
+    );
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json<Problem>()).code).toBe('NOT_FOUND');
   });
 
   it('logout and logout-all stop access tokens at once too', async () => {
@@ -256,6 +288,8 @@ describe('export and delete', () => {
       json({ password: 'not it 123' }, bearer(doomed.accessToken, { method: 'DELETE' })),
     );
     expect(wrong.status).toBe(403);
+    expect((await wrong.json<Problem>()).code).toBe('PASSWORD_MISMATCH');
+    expect(await app.sql`select 1 from users where id = ${doomed.userId}`).toHaveLength(1);
 
     const res = await app.request(
       '/api/v1/account',

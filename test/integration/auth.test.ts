@@ -125,6 +125,9 @@ describe('register', () => {
     const rows =
       await broken.sql`select count(*)::int as n from email_verification_tokens where user_id = ${user.userId}`;
     expect(rows[0]?.n).toBe(1);
+    expect(await broken.sql`select email from users where id = ${user.userId}`).toEqual([{ email: user.email }]);
+    // No opaque token (43 base64url characters, as every verification token is) in any log line.
+    expect(logged.filter((l) => /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/.test(l))).toEqual([]);
     const warning = logged.find((l) => l.includes('email not sent'));
     expect(warning).toBeDefined();
     expect(warning).not.toContain(user.email);
@@ -153,6 +156,10 @@ describe('verify-email and resend-verification', () => {
     expect(body.email_verified_at).not.toBeNull();
     const [row] = await app.sql`select is_active, email_verified_at from users where id = ${user.userId}`;
     expect(row?.is_active).toBe(true);
+    expect(row?.email_verified_at).not.toBeNull();
+    const [stored] =
+      await app.sql`select used_at from email_verification_tokens where token_hash = ${hashToken(token)}`;
+    expect(stored?.used_at).not.toBeNull();
 
     const again = await app.request('/api/v1/auth/verify-email', json({ token }));
     expect(again.status).toBe(400);
@@ -163,6 +170,7 @@ describe('verify-email and resend-verification', () => {
     for (const token of ['x'.repeat(43), 'short', '../../etc/passwd']) {
       const res = await app.request('/api/v1/auth/verify-email', json({ token }));
       expect(res.status, token).toBe(400);
+      expect((await res.json<ProblemBody>()).code, token).toBe('VERIFICATION_TOKEN_INVALID');
     }
     const user = await register(app);
     const token = await verificationTokenFor(app, user.email);
@@ -170,9 +178,12 @@ describe('verify-email and resend-verification', () => {
     try {
       const res = await app.request('/api/v1/auth/verify-email', json({ token }));
       expect(res.status).toBe(400);
+      expect((await res.json<ProblemBody>()).code).toBe('VERIFICATION_TOKEN_INVALID');
     } finally {
       clock.advance(-25 * HOUR);
     }
+    const [row] = await app.sql`select is_active, email_verified_at from users where id = ${user.userId}`;
+    expect(row).toEqual({ is_active: false, email_verified_at: null });
   });
 
   it('resends: a new token works, the old one no longer does; 409 once verified; 401 without a token', async () => {
@@ -183,13 +194,19 @@ describe('verify-email and resend-verification', () => {
     expect(await res.json()).toMatchObject({ status: 'sent' });
     const second = await verificationTokenFor(app, user.email);
     expect(second).not.toBe(first);
-    expect((await app.request('/api/v1/auth/verify-email', json({ token: first }))).status).toBe(400);
+    const [old] = await app.sql`select used_at from email_verification_tokens where token_hash = ${hashToken(first)}`;
+    expect(old?.used_at).not.toBeNull();
+    const stale = await app.request('/api/v1/auth/verify-email', json({ token: first }));
+    expect(stale.status).toBe(400);
+    expect((await stale.json<ProblemBody>()).code).toBe('VERIFICATION_TOKEN_INVALID');
     expect((await app.request('/api/v1/auth/verify-email', json({ token: second }))).status).toBe(200);
 
     const again = await app.request('/api/v1/auth/resend-verification', bearer(user.accessToken, { method: 'POST' }));
     expect(again.status).toBe(409);
     expect((await again.json<ProblemBody>()).code).toBe('ALREADY_VERIFIED');
-    expect((await app.request('/api/v1/auth/resend-verification', { method: 'POST' })).status).toBe(401);
+    const anonymous = await app.request('/api/v1/auth/resend-verification', { method: 'POST' });
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json<ProblemBody>()).code).toBe('UNAUTHENTICATED');
   });
 });
 
@@ -212,6 +229,12 @@ describe('login and lockout', () => {
     expect(body.user.id).toBe(user.userId);
     const families = await app.sql`select distinct family_id from refresh_tokens where user_id = ${user.userId}`;
     expect(families).toHaveLength(2);
+    const [fresh] =
+      await app.sql`select family_id, revoked_at from refresh_tokens where token_hash = ${hashToken(body.refresh_token)}`;
+    const [first] =
+      await app.sql`select family_id from refresh_tokens where token_hash = ${hashToken(user.refreshToken)}`;
+    expect(fresh?.revoked_at).toBeNull();
+    expect(fresh?.family_id).not.toBe(first?.family_id);
   });
 
   it('answers the same 401 for a wrong password and for an unknown email', async () => {
@@ -238,7 +261,10 @@ describe('login and lockout', () => {
     expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThan(14 * 60);
     expect(Number(sixth.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60);
     expect((await sixth.json<ProblemBody>()).code).toBe('ACCOUNT_LOCKED');
-    expect((await login(user.email, user.password)).status).toBe(423);
+    const rightPassword = await login(user.email, user.password);
+    expect(rightPassword.status).toBe(423);
+    expect((await rightPassword.json<ProblemBody>()).code).toBe('ACCOUNT_LOCKED');
+    expect(rightPassword.headers.get('retry-after')).not.toBeNull();
 
     clock.advance(15 * 60_000 + 1000);
     try {
@@ -254,7 +280,13 @@ describe('login and lockout', () => {
   it('a success resets the count of failures', async () => {
     const user = await register(app);
     for (let i = 0; i < 4; i++) await login(user.email, 'wrong password 1');
+    expect((await app.sql`select failed_login_count from users where id = ${user.userId}`)[0]?.failed_login_count).toBe(
+      4,
+    );
     expect((await login(user.email, user.password)).status).toBe(200);
+    expect(await app.sql`select failed_login_count, locked_until from users where id = ${user.userId}`).toEqual([
+      { failed_login_count: 0, locked_until: null },
+    ]);
     for (let i = 0; i < 4; i++) expect((await login(user.email, 'wrong password 1')).status).toBe(401);
     expect((await login(user.email, user.password)).status).toBe(200);
   });
@@ -305,10 +337,17 @@ describe('refresh rotation and reuse detection', () => {
 
   it('lets the just-rotated token through again within the grace window (client retry)', async () => {
     const user = await register(app);
-    expect((await refresh(user.refreshToken)).status).toBe(200);
+    const first = await refresh(user.refreshToken);
+    expect(first.status).toBe(200);
+    const successor = (await first.json<AuthBody>()).refresh_token;
     clock.advance(5000);
     try {
-      expect((await refresh(user.refreshToken)).status).toBe(200);
+      const retry = await refresh(user.refreshToken);
+      expect(retry.status).toBe(200);
+      // The same successor again, and no new token row.
+      expect((await retry.json<AuthBody>()).refresh_token).toBe(successor);
+      const rows = await app.sql`select count(*)::int as n from refresh_tokens where user_id = ${user.userId}`;
+      expect(rows[0]?.n).toBe(2);
     } finally {
       clock.advance(-5000);
     }
@@ -333,30 +372,41 @@ describe('refresh rotation and reuse detection', () => {
       expect((await reuse.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_REUSED');
       const newest = await refresh(rotated.refresh_token);
       expect(newest.status).toBe(403);
+      expect((await newest.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_REVOKED');
       const live =
         await app.sql`select count(*)::int as n from refresh_tokens where user_id = ${user.userId} and revoked_at is null`;
       expect(live[0]?.n).toBe(0);
+      const reasons = await app.sql`select distinct revoked_reason from refresh_tokens where user_id = ${user.userId}`;
+      expect(reasons).toEqual([{ revoked_reason: 'reuse' }]);
     } finally {
       clock.advance(-11_000);
     }
   });
 
   it('401 for unknown, malformed and expired tokens', async () => {
-    expect((await refresh('A'.repeat(43))).status).toBe(401);
+    const unknown = await refresh('A'.repeat(43));
+    expect(unknown.status).toBe(401);
+    expect((await unknown.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_INVALID');
     const malformed = await refresh('not a token');
     expect(malformed.status).toBe(401);
     expect((await malformed.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_INVALID');
     const user = await register(app);
     clock.advance(8 * 24 * HOUR);
     try {
-      expect((await refresh(user.refreshToken)).status).toBe(401);
+      const expired = await refresh(user.refreshToken);
+      expect(expired.status).toBe(401);
+      expect((await expired.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_INVALID');
     } finally {
       clock.advance(-8 * 24 * HOUR);
     }
   });
 
   it('400 for a body without the token', async () => {
-    expect((await app.request('/api/v1/auth/refresh', json({}))).status).toBe(400);
+    const res = await app.request('/api/v1/auth/refresh', json({}));
+    expect(res.status).toBe(400);
+    const body = await res.json<ProblemBody>();
+    expect(body.code).toBe('VALIDATION_FAILED');
+    expect(body.errors?.map((e) => e.pointer)).toContain('/body/refresh_token');
   });
 });
 
@@ -371,6 +421,9 @@ describe('logout, logout-all and me', () => {
     const res = await app.request('/api/v1/auth/logout', json({ refresh_token: user.refreshToken }));
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
+    const rows =
+      await app.sql`select revoked_at is not null as revoked, revoked_reason from refresh_tokens where user_id = ${user.userId}`;
+    expect(rows).toEqual([{ revoked: true, revoked_reason: 'logout' }]);
     const after = await app.request('/api/v1/auth/refresh', json({ refresh_token: user.refreshToken }));
     expect(after.status).toBe(403);
     expect((await after.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_REVOKED');
@@ -382,11 +435,19 @@ describe('logout, logout-all and me', () => {
       await app.request('/api/v1/auth/refresh', json({ refresh_token: user.refreshToken }))
     ).json<AuthBody>();
     expect((await app.request('/api/v1/auth/logout', json({ refresh_token: rotated.refresh_token }))).status).toBe(204);
-    expect((await app.request('/api/v1/auth/refresh', json({ refresh_token: user.refreshToken }))).status).toBe(403);
+    const reasons = await app.sql`select revoked_reason from refresh_tokens where user_id = ${user.userId}`;
+    expect(reasons).toEqual([{ revoked_reason: 'logout' }, { revoked_reason: 'logout' }]);
+    const old = await app.request('/api/v1/auth/refresh', json({ refresh_token: user.refreshToken }));
+    expect(old.status).toBe(403);
+    expect((await old.json<ProblemBody>()).code).toBe('REFRESH_TOKEN_REVOKED');
   });
 
   it('logout with an unknown token is still 204 and changes nothing', async () => {
+    const user = await register(app);
+    const before = await app.sql`select id, revoked_at, revoked_reason from refresh_tokens order by id`;
     expect((await app.request('/api/v1/auth/logout', json({ refresh_token: 'B'.repeat(43) }))).status).toBe(204);
+    expect(await app.sql`select id, revoked_at, revoked_reason from refresh_tokens order by id`).toEqual(before);
+    expect((await app.request('/api/v1/auth/me', bearer(user.accessToken))).status).toBe(200);
   });
 
   it("logout-all ends every session of the user, not other users'", async () => {
@@ -400,6 +461,12 @@ describe('logout, logout-all and me', () => {
     for (const token of [user.refreshToken, second.refresh_token]) {
       expect((await app.request('/api/v1/auth/refresh', json({ refresh_token: token }))).status).toBe(403);
     }
+    const reasons = await app.sql`select distinct revoked_reason from refresh_tokens where user_id = ${user.userId}`;
+    expect(reasons).toEqual([{ revoked_reason: 'logout_all' }]);
+    expect((await app.request('/api/v1/auth/me', bearer(user.accessToken))).status).toBe(401);
+    const others = await app.sql`select revoked_at from refresh_tokens where user_id = ${other.userId}`;
+    expect(others).toEqual([{ revoked_at: null }]);
+    expect((await app.request('/api/v1/auth/me', bearer(other.accessToken))).status).toBe(200);
     expect((await app.request('/api/v1/auth/refresh', json({ refresh_token: other.refreshToken }))).status).toBe(200);
   });
 
@@ -415,7 +482,9 @@ describe('logout, logout-all and me', () => {
       const denied = await attempt;
       expect(denied.status).toBe(401);
       expect(denied.headers.get('www-authenticate')).toMatch(/^Bearer/);
-      expect(await denied.text()).not.toContain(user.accessToken);
+      const text = await denied.text();
+      expect(text).not.toContain(user.accessToken);
+      expect((JSON.parse(text) as ProblemBody).code).toBe('UNAUTHENTICATED');
     }
   });
 });

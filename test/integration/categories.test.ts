@@ -17,8 +17,14 @@ describe('categories', () => {
     expect(res.status).toBe(201);
     const zeta = await res.json<{ id: string; user_id: string; name: string; color: string; created_at: string }>();
     expect(zeta).toMatchObject({ user_id: ann.userId, name: 'Zeta', color: '#6B7280' });
-    await createCategory(app, ann.accessToken, 'alpha', '#12ab34');
+    const alpha = await createCategory(app, ann.accessToken, 'alpha', '#12ab34');
     await createCategory(app, bob.accessToken, 'Bob only');
+    const stored =
+      await app.sql`select id, user_id, color from categories where id in (${zeta.id}, ${alpha.id}) order by lower(name)`;
+    expect(stored).toEqual([
+      { id: alpha.id, user_id: ann.userId, color: '#12AB34' },
+      { id: zeta.id, user_id: ann.userId, color: '#6B7280' },
+    ]);
     const list = await (
       await as(app, ann.accessToken).get('/api/v1/categories')
     ).json<{ items: { name: string; color: string }[] }>();
@@ -26,6 +32,8 @@ describe('categories', () => {
       ['alpha', '#12AB34'],
       ['Zeta', '#6B7280'],
     ]);
+    const bobs = await (await as(app, bob.accessToken).get('/api/v1/categories')).json<{ items: { name: string }[] }>();
+    expect(bobs.items.map((c) => c.name)).toEqual(['Bob only']);
   });
 
   it('409 for a name the user already has, in any case; another user may use it', async () => {
@@ -47,21 +55,34 @@ describe('categories', () => {
   ])('400 for %s', async (_what, body, pointer) => {
     const res = await as(app, ann.accessToken).post('/api/v1/categories', body);
     expect(res.status).toBe(400);
+    const problem = await res.clone().json<Problem>();
+    expect(problem.code).toBe('VALIDATION_FAILED');
     expect((await res.json<Problem>()).errors?.map((e) => e.pointer)).toContain(pointer);
+    const rows = await app.sql`select 1 from categories where user_id = ${ann.userId} and name = ${body.name}`;
+    expect(rows).toEqual([]);
   });
 
   it("delete: 204 and its links go, the tasks stay; 403 for another user's, 404 for a missing one", async () => {
     const category = await createCategory(app, ann.accessToken, 'Temporary');
     const task = await createTask(app, ann.accessToken);
     await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${category.id}`);
-    expect((await as(app, bob.accessToken).delete(`/api/v1/categories/${category.id}`)).status).toBe(403);
+    const forbidden = await as(app, bob.accessToken).delete(`/api/v1/categories/${category.id}`);
+    expect(forbidden.status).toBe(403);
+    expect((await forbidden.json<Problem>()).code).toBe('FORBIDDEN');
     expect(await app.sql`select 1 from categories where id = ${category.id}`).toHaveLength(1);
+    expect(await app.sql`select 1 from task_categories where category_id = ${category.id}`).toHaveLength(1);
     expect((await as(app, ann.accessToken).delete(`/api/v1/categories/${category.id}`)).status).toBe(204);
     expect(await app.sql`select 1 from task_categories where category_id = ${category.id}`).toEqual([]);
+    expect(await app.sql`select 1 from categories where id = ${category.id}`).toEqual([]);
+    expect(await app.sql`select deleted_at from tasks where id = ${task.id}`).toEqual([{ deleted_at: null }]);
     const after = await (await as(app, ann.accessToken).get(`/api/v1/tasks/${task.id}`)).json<TaskBody>();
     expect(after.categories).toEqual([]);
-    expect((await as(app, ann.accessToken).delete(`/api/v1/categories/${category.id}`)).status).toBe(404);
-    expect((await as(app, ann.accessToken).delete('/api/v1/categories/not-a-uuid')).status).toBe(400);
+    const missing = await as(app, ann.accessToken).delete(`/api/v1/categories/${category.id}`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json<Problem>()).code).toBe('NOT_FOUND');
+    const malformed = await as(app, ann.accessToken).delete('/api/v1/categories/not-a-uuid');
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json<Problem>()).code).toBe('VALIDATION_FAILED');
   });
 });
 
@@ -78,6 +99,7 @@ describe('assigning categories to tasks', () => {
     expect(body.categories.map((c) => c.name)).toEqual(['garden', 'Home']);
     const again = await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${home.id}`);
     expect(again.status).toBe(409);
+    expect((await again.json<Problem>()).code).toBe('CONFLICT');
     expect(await app.sql`select 1 from task_categories where task_id = ${task.id}`).toHaveLength(2);
   });
 
@@ -94,13 +116,13 @@ describe('assigning categories to tasks', () => {
       [annTask.id, crypto.randomUUID(), 404],
     ];
     for (const [taskId, categoryId, status] of cases) {
-      expect(
-        (await as(app, ann.accessToken).post(`/api/v1/tasks/${taskId}/categories/${categoryId}`)).status,
-        `${taskId}/${categoryId}`,
-      ).toBe(status);
-      expect((await as(app, ann.accessToken).delete(`/api/v1/tasks/${taskId}/categories/${categoryId}`)).status).toBe(
-        status,
-      );
+      const assigned = await as(app, ann.accessToken).post(`/api/v1/tasks/${taskId}/categories/${categoryId}`);
+      expect(assigned.status, `${taskId}/${categoryId}`).toBe(status);
+      const removed = await as(app, ann.accessToken).delete(`/api/v1/tasks/${taskId}/categories/${categoryId}`);
+      expect(removed.status).toBe(status);
+      const code = status === 403 ? 'FORBIDDEN' : 'NOT_FOUND';
+      expect((await assigned.json<Problem>()).code, `${taskId}/${categoryId}`).toBe(code);
+      expect((await removed.json<Problem>()).code, `${taskId}/${categoryId}`).toBe(code);
     }
     const links = await app.sql`select 1 from task_categories where task_id in (${annTask.id}, ${bobTask.id})`;
     expect(links).toEqual([]);
@@ -110,9 +132,10 @@ describe('assigning categories to tasks', () => {
     const task = await createTask(app, ann.accessToken);
     const category = await createCategory(app, ann.accessToken, 'Late');
     await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}`);
-    expect((await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${category.id}`)).status).toBe(
-      404,
-    );
+    const res = await as(app, ann.accessToken).post(`/api/v1/tasks/${task.id}/categories/${category.id}`);
+    expect(res.status).toBe(404);
+    expect((await res.json<Problem>()).code).toBe('NOT_FOUND');
+    expect(await app.sql`select 1 from task_categories where task_id = ${task.id}`).toEqual([]);
   });
 
   it('remove: 204, then 404 because the link is gone', async () => {
@@ -123,9 +146,9 @@ describe('assigning categories to tasks', () => {
       204,
     );
     expect(await app.sql`select 1 from task_categories where task_id = ${task.id}`).toEqual([]);
-    expect((await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}/categories/${category.id}`)).status).toBe(
-      404,
-    );
+    const gone = await as(app, ann.accessToken).delete(`/api/v1/tasks/${task.id}/categories/${category.id}`);
+    expect(gone.status).toBe(404);
+    expect((await gone.json<Problem>()).code).toBe('NOT_FOUND');
   });
 });
 
@@ -226,5 +249,6 @@ describe('per-user caps', () => {
     const tooMany = await as(app, user.accessToken).post('/api/v1/categories', { name: 'Two hundred and one' });
     expect(tooMany.status).toBe(409);
     expect((await tooMany.json<Problem>()).code).toBe('LIMIT_REACHED');
+    expect((await app.sql`select count(*)::int as n from categories where user_id = ${user.userId}`)[0]?.n).toBe(200);
   });
 });

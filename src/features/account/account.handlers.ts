@@ -2,6 +2,7 @@ import { mayEmail } from '../auth/email-cap.ts';
 import type { AppRouteHandler } from '../../http/route-handler.ts';
 import { afterResponse, currentSessionId, currentUserId } from '../../http/context.ts';
 import { sendQuietly } from '../auth/auth.service.ts';
+import * as sessions from '../sessions/sessions.service.ts';
 import type * as routes from './account.routes.ts';
 import * as account from './account.service.ts';
 
@@ -28,10 +29,10 @@ export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async
 };
 
 export const listSessions: AppRouteHandler<typeof routes.listSessions> = async (c) =>
-  c.json({ items: await account.listSessions(c.get('deps'), currentUserId(c), currentSessionId(c)) }, 200);
+  c.json({ items: await sessions.listSessions(c.get('deps'), currentUserId(c), currentSessionId(c)) }, 200);
 
 export const endSession: AppRouteHandler<typeof routes.endSession> = async (c) => {
-  await account.endSession(c.get('deps'), currentUserId(c), c.req.valid('param').session_id);
+  await sessions.endSession(c.get('deps'), currentUserId(c), c.req.valid('param').session_id);
   return c.body(null, 204);
 };
 

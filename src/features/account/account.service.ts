@@ -1,22 +1,20 @@
-import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { emailVerificationTokens, passwordResetTokens, refreshTokens, users } from '../../db/schema.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { emailVerificationTokens, passwordResetTokens, users } from '../../db/schema.ts';
 import type { EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
-import { MAX_LISTED_SESSIONS } from '../../lib/limits.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/password.ts';
-import { denyUser } from '../../lib/revocation.ts';
 import { purgeUserData } from '../../lib/user-data.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
-import { denyEndedSessions, passwordPolicy } from '../auth/auth.service.ts';
+import { passwordPolicy } from '../auth/auth.service.ts';
 import { claimPasswordCheck, releaseClaim, type Claim } from '../auth/lockout.ts';
+import { denyDeletedUser, denyEnded, endSessionsForPassword } from '../sessions/sessions.service.ts';
 import { exportAccountStream } from './account.export.ts';
 
 /**
- * The account lifecycle: password change and reset, the session list, export and deletion.
- * Ending sessions here also denies their access tokens at once (src/lib/revocation.ts).
+ * The account lifecycle: password change and reset, export and deletion. The sessions they end
+ * (and whose access tokens they deny) are src/features/sessions/sessions.service.ts.
  */
 
 const RESET_TTL_MS = 60 * 60 * 1000;
@@ -51,17 +49,7 @@ export async function changePassword(
       .update(users)
       .set({ passwordHash, updatedAt: now, ...releaseClaim(claim) })
       .where(eq(users.id, userId)),
-    deps.db
-      .update(refreshTokens)
-      .set({ revokedAt: sql`coalesce(${refreshTokens.revokedAt}, ${now})`, revokedReason: 'password_change' })
-      .where(
-        and(
-          eq(refreshTokens.userId, userId),
-          ne(refreshTokens.familyId, sessionId),
-          or(isNull(refreshTokens.revokedReason), eq(refreshTokens.revokedReason, 'rotated')),
-        ),
-      )
-      .returning({ familyId: refreshTokens.familyId }),
+    endSessionsForPassword(deps, userId, now, sessionId),
     // Links mailed before the change stop working: a reset link must not undo it.
     deps.db
       .update(passwordResetTokens)
@@ -72,10 +60,8 @@ export async function changePassword(
       .set({ usedAt: now })
       .where(and(eq(emailVerificationTokens.userId, userId), isNull(emailVerificationTokens.usedAt))),
   ]);
-  await denyEndedSessions(
-    deps,
-    ended.map((row) => row.familyId),
-  );
+  const families = ended.map((row) => row.familyId);
+  await denyEnded(deps, families);
 }
 
 /**
@@ -116,11 +102,7 @@ export async function resetPassword(deps: Deps, input: { token: string; new_pass
        where id = (select user_id from used)
       returning id
     ),
-    ended as (
-      update refresh_tokens set revoked_at = coalesce(revoked_at, ${now}), revoked_reason = 'password_change'
-       where user_id = (select id from reset) and (revoked_reason is null or revoked_reason = 'rotated')
-      returning family_id
-    ),
+    ended as ${endSessionsForPassword(deps, sql`(select id from reset)`, now)},
     others as (
       -- Other reset links of this user stop working too.
       update password_reset_tokens set used_at = ${now}
@@ -139,62 +121,11 @@ export async function resetPassword(deps: Deps, input: { token: string; new_pass
            (select count(*) from verifications) as verifications`);
   const row = result.rows[0];
   if (!row?.user_id) throw resetInvalid();
-  await denyEndedSessions(deps, row.sessions ?? []);
+  await denyEnded(deps, row.sessions ?? []);
 }
 
 function resetInvalid(): AppError {
   return new AppError('RESET_TOKEN_INVALID', 'This reset link is unknown, already used or expired. Ask for a new one.');
-}
-
-export type SessionJson = {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  user_agent: string | null;
-  location: string | null;
-  current: boolean;
-};
-
-/**
- * One entry per live refresh-token family: when it began, when it was last used, and where. At most
- * MAX_LISTED_SESSIONS, the most recently used first (the list schema's bound).
- */
-export async function listSessions(deps: Deps, userId: string, currentSessionId: string): Promise<SessionJson[]> {
-  const now = deps.clock.now();
-  const result = await deps.db.execute<SessionJson>(sql`
-    select r.family_id as id,
-           ${isoTimestamp(sql`min(r.created_at)`)} as created_at,
-           ${isoTimestamp(sql`max(coalesce(r.last_used_at, r.created_at))`)} as last_used_at,
-           (array_agg(r.user_agent order by r.created_at))[1] as user_agent,
-           (array_agg(r.location order by r.created_at))[1] as location,
-           r.family_id = ${currentSessionId} as current
-      from refresh_tokens r
-     where r.user_id = ${userId}
-       and exists (select 1 from refresh_tokens live where live.family_id = r.family_id and live.revoked_at is null
-                     and live.expires_at > ${now} and live.family_expires_at > ${now})
-     group by r.family_id
-     order by max(coalesce(r.last_used_at, r.created_at)) desc
-     limit ${MAX_LISTED_SESSIONS}`);
-  return result.rows;
-}
-
-/** Ends one session of the user; another user's is 403, an unknown or ended one 404. */
-export async function endSession(deps: Deps, userId: string, sessionId: string): Promise<void> {
-  const now = deps.clock.now();
-  const result = await deps.db.execute<{ owner: string | null; ended: number }>(sql`
-    with target as (select user_id from refresh_tokens where family_id = ${sessionId} limit 1),
-    ended as (
-      update refresh_tokens set revoked_at = coalesce(revoked_at, ${now}), revoked_reason = 'logout'
-       where family_id = ${sessionId} and user_id = ${userId} and (revoked_reason is null or revoked_reason = 'rotated')
-      returning id, revoked_at
-    )
-    select (select user_id from target) as owner,
-           (select count(*) from ended where revoked_at = ${now})::int as ended`);
-  const row = result.rows[0];
-  if (!row?.owner) throw new AppError('NOT_FOUND', 'No such session.');
-  if (row.owner !== userId) throw new AppError('FORBIDDEN', 'This session belongs to another user.');
-  if (row.ended === 0) throw new AppError('NOT_FOUND', 'This session has already ended.');
-  await denyEndedSessions(deps, [sessionId]);
 }
 
 /**
@@ -220,11 +151,7 @@ export async function deleteAccount(
   await checkPassword(deps, userId, password);
   const deleted = await deps.db.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
   if (deleted.length === 0) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
-  try {
-    await denyUser(deps.redis, userId);
-  } catch (error) {
-    log('error', "could not deny a deleted user's tokens", { error: describeError(error) });
-  }
+  await denyDeletedUser(deps, userId);
   defer(() =>
     purgeUserData(deps.redis, userId).catch((error: unknown) => {
       // The cached entries and rate-limit windows expire on their own (5 minutes, 2 minutes);

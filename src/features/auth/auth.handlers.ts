@@ -1,12 +1,14 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
 import { mayEmail } from './email-cap.ts';
+import { AppError, type RateLimitState } from '../../lib/errors.ts';
 import { describeError, log } from '../../lib/log.ts';
 import { rateLimitHeaders } from '../../lib/rate-limit.ts';
 import type { AppRouteHandler } from '../../http/route-handler.ts';
 import { afterResponse, currentUserId } from '../../http/context.ts';
 import type * as routes from './auth.routes.ts';
 import * as auth from './auth.service.ts';
+import * as sessions from '../sessions/sessions.service.ts';
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   const deps = c.get('deps');
@@ -25,19 +27,34 @@ export const login: AppRouteHandler<typeof routes.login> = async (c) => {
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
-  const { tokens, limit } = await auth.rotateRefreshToken(c.get('deps'), c.req.valid('json').refresh_token);
+  const deps = c.get('deps');
+  const now = deps.clock.now();
+  const rotation = await sessions.rotateSession(deps, c.req.valid('json').refresh_token, now);
   // Limited per session family, not per address (docs/decisions/0015-refresh-rotation-and-limit.md).
-  for (const [name, value] of Object.entries(rateLimitHeaders(limit))) c.header(name, value);
+  const { limit, remaining, resetSeconds } = rotation.limit;
+  const state = (left: number): RateLimitState => ({
+    scope: 'family',
+    limit,
+    remaining: left,
+    resetSeconds,
+    windowSeconds: sessions.REFRESH_WINDOW_SECONDS,
+  });
+  if (rotation.limited) {
+    const detail = `Too many refreshes: ${limit} per minute per session. Retry after ${resetSeconds} s.`;
+    throw new AppError('RATE_LIMITED', detail, { retryAfterSeconds: resetSeconds, rateLimit: state(0) });
+  }
+  const tokens = await auth.tokenPair(deps, rotation.session, now);
+  for (const [name, value] of Object.entries(rateLimitHeaders(state(remaining)))) c.header(name, value);
   return c.json(tokens, 200);
 };
 
 export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
-  await auth.logoutSession(c.get('deps'), c.req.valid('json').refresh_token);
+  await sessions.endSessionOfToken(c.get('deps'), c.req.valid('json').refresh_token);
   return c.body(null, 204);
 };
 
 export const logoutAll: AppRouteHandler<typeof routes.logoutAll> = async (c) => {
-  await auth.logoutAllSessions(c.get('deps'), currentUserId(c));
+  await sessions.endAllSessions(c.get('deps'), currentUserId(c));
   return c.body(null, 204);
 };
 
@@ -71,7 +88,7 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
 };
 
 /** The session list's view of the client: its User-Agent and Cloudflare's coarse location. */
-export function clientInfo(c: Context<AppEnv>): auth.ClientInfo {
+export function clientInfo(c: Context<AppEnv>): sessions.ClientInfo {
   const cf = c.req.raw.cf as { city?: unknown; country?: unknown } | undefined;
   const location = [cf?.city, cf?.country]
     .filter((part): part is string => typeof part === 'string' && part !== '')
