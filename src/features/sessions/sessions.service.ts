@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi';
 import { and, eq, isNull, ne, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -11,6 +12,7 @@ import { MAX_LISTED_SESSIONS } from '../../lib/limits.ts';
 import { describeError, log } from '../../lib/log.ts';
 import { denySessions, denyUser } from '../../lib/revocation.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
+import type { SessionSchema } from '../account/account.schemas.ts';
 
 /**
  * Sessions: a session is a refresh-token family. Registration or login starts one, every refresh
@@ -258,14 +260,7 @@ export async function denyDeletedUser(deps: Deps, userId: string): Promise<void>
   }
 }
 
-export type SessionJson = {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  user_agent: string | null;
-  location: string | null;
-  current: boolean;
-};
+export type SessionJson = z.infer<typeof SessionSchema>;
 
 /**
  * One entry per live refresh-token family: when it began, when it was last used, and where. At most
