@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import type { VersionCheck } from '../lib/etag.ts';
 import type { Database } from './client.ts';
 
 /** RFC 3339 in UTC with milliseconds, as the API writes every timestamp. */
@@ -27,6 +28,11 @@ export const TASK_JSON = sql`json_build_object(
       from task_categories tc join categories c on c.id = tc.category_id
      where tc.task_id = t.id), '[]'::json)
 )`;
+
+/** A user as the API returns it (never the hash, the counters or the lock). `u` is the users row. */
+export const USER_JSON = sql`json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name,
+  'is_active', u.is_active, 'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
+  'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)})`;
 
 /**
  * A CTE body that locks the user's change counter and yields the next change number
@@ -57,4 +63,18 @@ export function commitChangeSeq(userId: string, written: string): SQL {
  */
 export function lockUser(deps: { db: Database }, userId: string) {
   return deps.db.execute(sql`select 1 from task_sync_state where user_id = ${userId} for update`);
+}
+
+/**
+ * Whether a row's `version` column is what the write expects (src/lib/etag.ts, VersionCheck): the
+ * body's version, or one of the If-Match versions, where '*' only asks that the row exist.
+ */
+export function versionMatches(version: SQL, check: VersionCheck | undefined): SQL {
+  const versions = check === undefined ? '*' : check.from === 'body' ? [check.version] : check.versions;
+  if (versions === '*') return sql`true`;
+  if (versions.length === 0) return sql`false`;
+  return sql`${version} in (${sql.join(
+    versions.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
 }

@@ -1,4 +1,5 @@
 import { toBase64Url } from './base64url.ts';
+import { AppError } from './errors.ts';
 
 /**
  * Entity tags (RFC 9110 section 8.8.3) for tasks and task lists. A task's tag is its id and version:
@@ -61,3 +62,18 @@ export function ifMatchVersions(header: string | undefined, taskId: string): num
 
 /** The version a write expects: the body's `version` (409 when stale) or If-Match (412). */
 export type VersionCheck = { from: 'body'; version: number } | { from: 'if-match'; versions: number[] | '*' };
+
+/** A write refused for its version: 412 when If-Match said it, 409 (with the current one) otherwise. */
+export function staleVersion(
+  kind: 'task' | 'category',
+  check: VersionCheck | undefined,
+  currentVersion: number | null | undefined,
+): AppError {
+  const extensions = { current_version: currentVersion };
+  if (check?.from === 'if-match')
+    return new AppError('PRECONDITION_FAILED', `The ${kind} changed since you read it: its ETag is another one now.`, {
+      extensions,
+    });
+  const detail = `The ${kind} changed since you read it. Read it again and reapply your change.`;
+  return new AppError('CONFLICT', detail, { extensions });
+}

@@ -1,12 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { uniqueViolation } from '../../db/errors.ts';
-import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import { checkOwner, notFound, owned } from '../../lib/ownership.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
-import type { VersionCheck } from '../../lib/etag.ts';
+import { staleVersion, type VersionCheck } from '../../lib/etag.ts';
 import { movingVersions } from '../tasks/tasks.service.ts';
 import type { CategoryJson } from './categories.schemas.ts';
 
@@ -69,16 +69,6 @@ export async function getCategory(deps: Deps, userId: string, categoryId: string
   return owned(result.rows[0], userId, 'category').category;
 }
 
-function versionMatches(check: VersionCheck): SQL {
-  if (check.from === 'body') return sql`c.version = ${check.version}`;
-  if (check.versions === '*') return sql`true`;
-  if (check.versions.length === 0) return sql`false`;
-  return sql`c.version in (${sql.join(
-    check.versions.map((v) => sql`${v}`),
-    sql`, `,
-  )})`;
-}
-
 /**
  * Rename and/or recolour, with optimistic locking as for tasks: the update applies only if the
  * version is the expected one (409 for a stale body version, 412 for a stale If-Match), then
@@ -111,7 +101,7 @@ export async function updateCategory(
       ),
       updated as (
         update categories c set ${sql.join(sets, sql`, `)}
-         where c.id = ${categoryId} and c.user_id = ${userId} and ${versionMatches(check)} and (select seq from seq) > 0
+         where c.id = ${categoryId} and c.user_id = ${userId} and ${versionMatches(sql`c.version`, check)} and (select seq from seq) > 0
         returning c.*
       ),
       bumped as (
@@ -131,21 +121,7 @@ export async function updateCategory(
     throw error;
   }
   const row = owned(result.rows[0], userId, 'category');
-  if (!row.category) {
-    const extensions = { current_version: row.current_version };
-    if (check.from === 'if-match') {
-      throw new AppError(
-        'PRECONDITION_FAILED',
-        'The category changed since you read it: its ETag is another one now.',
-        {
-          extensions,
-        },
-      );
-    }
-    throw new AppError('CONFLICT', 'The category changed since you read it. Read it again and reapply your change.', {
-      extensions,
-    });
-  }
+  if (!row.category) throw staleVersion('category', check, row.current_version);
   return row.category;
 }
 

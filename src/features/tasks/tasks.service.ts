@@ -1,11 +1,11 @@
 import type { z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON } from '../../db/sql.ts';
+import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
-import type { VersionCheck } from '../../lib/etag.ts';
+import { staleVersion, type VersionCheck } from '../../lib/etag.ts';
 import { MAX_LIVE_TASKS_PER_USER } from '../../lib/limits.ts';
 import { checkOwner, notFound } from '../../lib/ownership.ts';
 import { decodeListCursor, encodeListCursor } from './tasks.cursor.ts';
@@ -152,35 +152,6 @@ export async function listTasks(deps: Deps, userId: string, query: ListTasksQuer
   };
 }
 
-/**
- * What a write expects of the task's current version: the body's `version` (a mismatch is 409, as
- * the original contract says) or an If-Match header (a mismatch is 412, RFC 9110), where '*' only
- * asks that the task exist.
- */
-
-function versionMatches(check: VersionCheck | undefined): SQL {
-  if (!check) return sql`true`;
-  if (check.from === 'body') return sql`t.version = ${check.version}`;
-  if (check.versions === '*') return sql`true`;
-  if (check.versions.length === 0) return sql`false`;
-  return sql`t.version in (${sql.join(
-    check.versions.map((v) => sql`${v}`),
-    sql`, `,
-  )})`;
-}
-
-function stale(check: VersionCheck | undefined, currentVersion: number | null | undefined): AppError {
-  const extensions = { current_version: currentVersion };
-  if (check?.from === 'if-match') {
-    return new AppError('PRECONDITION_FAILED', 'The task changed since you read it: its ETag is another one now.', {
-      extensions,
-    });
-  }
-  return new AppError('CONFLICT', 'The task changed since you read it. Read it again and reapply your change.', {
-    extensions,
-  });
-}
-
 export interface TaskChanges {
   title?: string | undefined;
   description?: string | null | undefined;
@@ -228,7 +199,7 @@ export async function updateTask(
     ),
     updated as (
       update tasks t set ${sql.join(sets, sql`, `)}
-       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(check)}
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(sql`t.version`, check)}
          and (select seq from seq) > 0
       returning t.*
     ),
@@ -240,7 +211,7 @@ export async function updateTask(
   const row = result.rows[0];
   checkOwner(row?.owner, userId, 'task');
   // The version moved on (or the task was deleted meanwhile): say which version is current.
-  if (!row?.task) throw stale(check, row?.current_version);
+  if (!row?.task) throw staleVersion('task', check, row?.current_version);
   return row.task;
 }
 
@@ -263,7 +234,7 @@ export async function deleteTask(
     ),
     deleted as (
       update tasks t set deleted_at = ${now}, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
-       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(check)}
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(sql`t.version`, check)}
          and (select seq from seq) > 0
       returning t.id
     ),
@@ -275,7 +246,7 @@ export async function deleteTask(
   checkOwner(row?.owner, userId, 'task');
   if (row?.deleted === 1) return;
   // Deleted by a concurrent request in between: it is gone either way. Otherwise the version moved.
-  if (check && row?.current_version != null) throw stale(check, row.current_version);
+  if (check && row?.current_version != null) throw staleVersion('task', check, row.current_version);
   throw notFound('task');
 }
 
@@ -311,7 +282,7 @@ export async function restoreTask(
     ),
     restored as (
       update tasks t set deleted_at = null, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
-       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is not null and ${versionMatches(check)}
+       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is not null and ${versionMatches(sql`t.version`, check)}
          and (select seq from seq) > 0
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       returning t.*
@@ -320,7 +291,7 @@ export async function restoreTask(
     select (select user_id from owner) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
-           (select ${versionMatches(check)} from target t) as version_holds,
+           (select ${versionMatches(sql`t.version`, check)} from target t) as version_holds,
            (select ${TASK_JSON} from restored t) as task,
            (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`),
     ]),
@@ -328,7 +299,7 @@ export async function restoreTask(
   const row = result.rows[0];
   checkOwner(row?.owner, userId, 'task');
   if (row?.task) return row.task;
-  if (row?.version_holds === false) throw stale(check, row.current_version);
+  if (row?.version_holds === false) throw staleVersion('task', check, row.current_version);
   if (row?.in_trash === false && row.current) return row.current;
   throw new AppError(
     'LIMIT_REACHED',
