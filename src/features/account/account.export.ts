@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
+import { isoTimestamp, TASK_JSON, USER_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
 import { MAX_EXPORTED_TRASH } from '../../lib/limits.ts';
 import { describeError, log } from '../../lib/log.ts';
@@ -37,9 +37,7 @@ type Head = {
 export async function exportAccountStream(deps: Deps, userId: string): Promise<ReadableStream<Uint8Array>> {
   const exportedAt = deps.clock.now().toISOString();
   const result = await deps.db.execute<Head>(sql`
-    select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name, 'is_active', u.is_active,
-             'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
-             'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)}) as user,
+    select ${USER_JSON} as user,
            coalesce((select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color,
                        'created_at', ${isoTimestamp(sql`c.created_at`)}) order by lower(c.name), c.id)
                      from categories c where c.user_id = u.id), '[]'::json) as categories

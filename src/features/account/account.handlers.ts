@@ -4,6 +4,7 @@ import { afterResponse, currentSessionId, currentUserId } from '../../http/conte
 import { sendQuietly } from '../auth/auth.service.ts';
 import * as sessions from '../sessions/sessions.service.ts';
 import type * as routes from './account.routes.ts';
+import { exportAccountStream } from './account.export.ts';
 import * as account from './account.service.ts';
 
 export const changePassword: AppRouteHandler<typeof routes.changePassword> = async (c) => {
@@ -37,7 +38,7 @@ export const endSession: AppRouteHandler<typeof routes.endSession> = async (c) =
 };
 
 export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
-  const body = await account.exportAccount(c.get('deps'), currentUserId(c));
+  const body = await exportAccountStream(c.get('deps'), currentUserId(c));
   return c.body(body, 200, {
     'Content-Type': 'application/json',
     'Content-Disposition': 'attachment; filename="edgetask-export.json"',

@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { emailVerificationTokens, passwordResetTokens, users } from '../../db/schema.ts';
 import type { EmailMessage } from '../../lib/email.ts';
@@ -7,10 +7,9 @@ import { describeError, log } from '../../lib/log.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../lib/password.ts';
 import { purgeUserData } from '../../lib/user-data.ts';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN } from '../../lib/tokens.ts';
-import { passwordPolicy } from '../auth/auth.service.ts';
+import { passwordPolicy, retireLinks } from '../auth/auth.service.ts';
 import { claimPasswordCheck, releaseClaim, type Claim } from '../auth/lockout.ts';
 import { denyDeletedUser, denyEnded, endSessionsForPassword } from '../sessions/sessions.service.ts';
-import { exportAccountStream } from './account.export.ts';
 
 /**
  * The account lifecycle: password change and reset, export and deletion. The sessions they end
@@ -51,14 +50,8 @@ export async function changePassword(
       .where(eq(users.id, userId)),
     endSessionsForPassword(deps, userId, now, sessionId),
     // Links mailed before the change stop working: a reset link must not undo it.
-    deps.db
-      .update(passwordResetTokens)
-      .set({ usedAt: now })
-      .where(and(eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt))),
-    deps.db
-      .update(emailVerificationTokens)
-      .set({ usedAt: now })
-      .where(and(eq(emailVerificationTokens.userId, userId), isNull(emailVerificationTokens.usedAt))),
+    retireLinks(deps, passwordResetTokens, userId, now),
+    retireLinks(deps, emailVerificationTokens, userId, now),
   ]);
   const families = ended.map((row) => row.familyId);
   await denyEnded(deps, families);
@@ -126,14 +119,6 @@ export async function resetPassword(deps: Deps, input: { token: string; new_pass
 
 function resetInvalid(): AppError {
   return new AppError('RESET_TOKEN_INVALID', 'This reset link is unknown, already used or expired. Ask for a new one.');
-}
-
-/**
- * Everything of the user as one JSON document: profile, categories, live tasks, the newest trash,
- * links. Streamed page by page (account.export.ts), so memory stays bounded however much there is.
- */
-export function exportAccount(deps: Deps, userId: string): Promise<ReadableStream<Uint8Array>> {
-  return exportAccountStream(deps, userId);
 }
 
 /**

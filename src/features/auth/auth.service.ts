@@ -3,6 +3,7 @@ import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { emailVerificationTokens, passwordResetTokens, users, type User } from '../../db/schema.ts';
 import { uniqueViolation } from '../../db/errors.ts';
+import { USER_JSON } from '../../db/sql.ts';
 import { logEmailFailure, type EmailMessage } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import { jwtSettings, signAccessToken } from '../../lib/jwt.ts';
@@ -162,34 +163,22 @@ export async function findUser(deps: Deps, userId: string): Promise<PublicUser> 
 export async function verifyEmail(deps: Deps, presented: string): Promise<PublicUser> {
   if (!OPAQUE_TOKEN.test(presented)) throw verificationInvalid();
   const now = deps.clock.now();
-  const result = await deps.db.execute<{
-    id: string;
-    email: string;
-    full_name: string;
-    is_active: boolean;
-    email_verified_at: string;
-    created_at: string;
-    updated_at: string;
-  }>(sql`
+  const result = await deps.db.execute<{ user: PublicUser }>(sql`
     with used as (
       update email_verification_tokens set used_at = ${now}
        where token_hash = ${hashToken(presented)} and used_at is null and expires_at > ${now}
       returning user_id
+    ),
+    verified as (
+      update users set email_verified_at = coalesce(email_verified_at, ${now}), is_active = true, updated_at = ${now}
+       where id = (select user_id from used)
+      returning *
     )
-    update users set email_verified_at = coalesce(email_verified_at, ${now}), is_active = true, updated_at = ${now}
-     where id = (select user_id from used)
-    returning id, email, full_name, is_active, email_verified_at, created_at, updated_at`);
-  const row = result.rows[0];
-  if (!row) throw verificationInvalid();
-  return publicUser({
-    id: row.id,
-    email: row.email,
-    fullName: row.full_name,
-    isActive: row.is_active,
-    emailVerifiedAt: new Date(row.email_verified_at),
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-  });
+    select ${USER_JSON} as user
+      from verified u`);
+  const user = result.rows[0]?.user;
+  if (!user) throw verificationInvalid();
+  return user;
 }
 
 function verificationInvalid(): AppError {
@@ -220,15 +209,23 @@ export async function renewVerification(
   const now = deps.clock.now();
   const token = newOpaqueToken();
   await deps.db.batch([
-    deps.db
-      .update(emailVerificationTokens)
-      .set({ usedAt: now })
-      .where(and(eq(emailVerificationTokens.userId, userId), isNull(emailVerificationTokens.usedAt))),
+    retireLinks(deps, emailVerificationTokens, userId, now),
     deps.db
       .insert(emailVerificationTokens)
       .values({ id: deps.ids.uuid(), userId, tokenHash: hashToken(token), expiresAt, createdAt: now }),
   ]);
   return verificationMessage(deps, address, token);
+}
+
+/** The tables of links sent by email: verification and password reset. */
+type EmailedLinks = typeof emailVerificationTokens | typeof passwordResetTokens;
+
+/** The user's unused emailed links of one kind stop working: a statement for the caller's batch. */
+export function retireLinks(deps: Deps, links: EmailedLinks, userId: string, now: Date) {
+  return deps.db
+    .update(links)
+    .set({ usedAt: now })
+    .where(and(eq(links.userId, userId), isNull(links.usedAt)));
 }
 
 /**
@@ -252,19 +249,19 @@ export async function deleteExpiredTokens(
   deps: Deps,
 ): Promise<{ refreshTokens: number; verificationTokens: number; resetTokens: number }> {
   const now = deps.clock.now();
-  const dayAgo = new Date(now.getTime() - DAY_MS);
   const [refresh, verification, reset] = await deps.db.batch([
     deleteEndedSessions(deps, now),
-    deps.db
-      .delete(emailVerificationTokens)
-      .where(
-        or(sql`${emailVerificationTokens.expiresAt} <= ${now}`, sql`${emailVerificationTokens.usedAt} <= ${dayAgo}`),
-      )
-      .returning({ id: emailVerificationTokens.id }),
-    deps.db
-      .delete(passwordResetTokens)
-      .where(or(sql`${passwordResetTokens.expiresAt} <= ${now}`, sql`${passwordResetTokens.usedAt} <= ${dayAgo}`))
-      .returning({ id: passwordResetTokens.id }),
+    deleteSpentLinks(deps, emailVerificationTokens, now),
+    deleteSpentLinks(deps, passwordResetTokens, now),
   ]);
   return { refreshTokens: refresh.length, verificationTokens: verification.length, resetTokens: reset.length };
+}
+
+/** Links past expiry or used a day ago. */
+function deleteSpentLinks(deps: Deps, links: EmailedLinks, now: Date) {
+  const dayAgo = new Date(now.getTime() - DAY_MS);
+  return deps.db
+    .delete(links)
+    .where(or(sql`${links.expiresAt} <= ${now}`, sql`${links.usedAt} <= ${dayAgo}`))
+    .returning({ id: links.id });
 }
