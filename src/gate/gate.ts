@@ -26,14 +26,13 @@ import { hashToken } from '../lib/tokens.ts';
  *   `'invalidate'` and retires the user's cached reads, before the write and again after it.
  * - `idempotent`: honour an Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header).
  */
-export type GateSpec =
-  | { auth: 'public' }
-  | {
-      auth: 'user';
-      verified?: boolean;
-      cache?: CacheKey | 'invalidate';
-      idempotent?: boolean;
-    };
+export type GateSpec = { auth: 'public' } | ({ auth: 'user' } & UserNeeds);
+
+interface UserNeeds {
+  verified?: boolean;
+  cache?: CacheKey | 'invalidate';
+  idempotent?: boolean;
+}
 
 export type CacheKey = (c: Context<AppEnv>) => string | null;
 
@@ -47,8 +46,8 @@ export type CacheKey = (c: Context<AppEnv>) => string | null;
 export function gate(spec: GateSpec): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const user = spec.auth === 'user' ? await authenticate(c) : null;
-    const idempotency = spec.auth === 'user' && spec.idempotent ? await readIdempotencyKey(c, user!.userId) : null;
-    const cache = spec.auth === 'user' ? spec.cache : undefined;
+    const { verified, cache, idempotent }: UserNeeds = spec.auth === 'user' ? spec : {};
+    const idempotency = user && idempotent ? await readIdempotencyKey(c, user.userId) : null;
     const cacheKey = typeof cache === 'function' ? cache(c) : null;
     const { redis, config } = c.get('deps');
 
@@ -72,7 +71,7 @@ export function gate(spec: GateSpec): MiddlewareHandler<AppEnv> {
       if (revoked && !revoked.ok) warn(c, 'revocation check failed', revoked.error);
       if (revoked?.ok && revoked.value) throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.');
       // 3. The verified address, from the token's claim: no round trip.
-      if (spec.auth === 'user' && spec.verified && config.REQUIRE_VERIFIED_EMAIL && !user?.emailVerified) {
+      if (user && verified && config.REQUIRE_VERIFIED_EMAIL && !user.emailVerified) {
         throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address first, then refresh your tokens.');
       }
       // 4. The cache: a read that failed is a miss, an invalidation that failed is logged.
@@ -206,13 +205,8 @@ function judgeLimit(c: Context<AppEnv>, outcome: LimitOutcome): void {
       policy: scope === 'ip' ? 'fail closed' : 'fail open',
     });
     if (scope === 'ip') {
-      throw new AppError(
-        'DEPENDENCY_UNAVAILABLE',
-        'The service cannot check request limits right now. Retry shortly.',
-        {
-          retryAfterSeconds: 5,
-        },
-      );
+      const detail = 'The service cannot check request limits right now. Retry shortly.';
+      throw new AppError('DEPENDENCY_UNAVAILABLE', detail, { retryAfterSeconds: 5 });
     }
     return;
   }

@@ -3,62 +3,41 @@ import { ERROR_CODES, type ErrorCode } from './errors.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 import { int32, timestamp } from './schemas.ts';
 
+/** A bounded string with its description and one example. */
+const words = (max: number, description: string, example: string) =>
+  z
+    .string()
+    .max(max)
+    .openapi({ description, examples: [example] });
+
 /**
  * The RFC 9457 problem document every error response carries, as an OpenAPI component. Its
  * extension members are declared, so an undeclared one fails the contract tests.
  */
 export const ProblemSchema = z
   .object({
-    type: z
-      .string()
-      .max(200)
-      .openapi({
-        description: 'A URI naming the kind of problem',
-        examples: ['tag:edgetask,2026:problem:validation-failed'],
-      }),
-    title: z
-      .string()
-      .max(200)
-      .openapi({ description: 'A short summary of the kind of problem', examples: ['The request is not valid'] }),
+    type: words(200, 'A URI naming the kind of problem', 'tag:edgetask,2026:problem:validation-failed'),
+    title: words(200, 'A short summary of the kind of problem', 'The request is not valid'),
     status: int32(400, 599).openapi({ description: 'The HTTP status code', examples: [400] }),
-    detail: z
-      .string()
-      .max(2000)
-      .openapi({
-        description: 'What went wrong this time, for a human',
-        examples: ['One or more fields are invalid.'],
-      }),
-    instance: z
-      .string()
-      .max(2000)
-      .openapi({ description: 'The path of the request', examples: ['/api/v1/tasks'] }),
+    detail: words(2000, 'What went wrong this time, for a human', 'One or more fields are invalid.'),
+    instance: words(2000, 'The path of the request', '/api/v1/tasks'),
     code: z
       .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
       .openapi({ description: 'A stable code for programs to branch on', examples: ['VALIDATION_FAILED'] }),
-    request_id: z
-      .string()
-      .max(255)
-      .openapi({
-        description: 'The X-Request-ID of the request: quote it when reporting a problem',
-        examples: ['01J9Z6W3Q4X5Y6Z7A8B9C0D1E2'],
-      }),
+    request_id: words(
+      255,
+      'The X-Request-ID of the request: quote it when reporting a problem',
+      '01J9Z6W3Q4X5Y6Z7A8B9C0D1E2',
+    ),
     errors: z
       .array(
         z.object({
-          pointer: z
-            .string()
-            .max(500)
-            .openapi({
-              description: 'JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)',
-              examples: ['/body/title'],
-            }),
-          message: z
-            .string()
-            .max(500)
-            .openapi({
-              description: 'What is wrong with it',
-              examples: ['Too small: expected string to have >=3 characters'],
-            }),
+          pointer: words(
+            500,
+            'JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)',
+            '/body/title',
+          ),
+          message: words(500, 'What is wrong with it', 'Too small: expected string to have >=3 characters'),
         }),
       )
       .max(100)

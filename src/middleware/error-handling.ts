@@ -32,6 +32,10 @@ function errorHeaders(c: Context<AppEnv>, code: ErrorCode, error?: AppError): Re
   };
 }
 
+function logFailure(c: Context<AppEnv>, msg: string, error: unknown): void {
+  log('error', msg, { request_id: c.get('requestId'), route: c.req.routePath, error: describeError(error) });
+}
+
 function context(c: Context<AppEnv>) {
   return { instance: c.req.path, requestId: c.get('requestId') };
 }
@@ -61,21 +65,13 @@ export const handleError: ErrorHandler<AppEnv> = async (error, c) => {
     );
   }
   if (databaseUnavailable(error)) {
-    log('error', 'database unavailable', {
-      request_id: c.get('requestId'),
-      route: c.req.routePath,
-      error: describeError(error),
-    });
+    logFailure(c, 'database unavailable', error);
     return problemResponse(
       problemBody('DEPENDENCY_UNAVAILABLE', 'The database cannot be reached right now. Retry shortly.', context(c)),
       { ...errorHeaders(c, 'DEPENDENCY_UNAVAILABLE'), 'Retry-After': '5' },
     );
   }
-  log('error', 'unhandled error', {
-    request_id: c.get('requestId'),
-    route: c.req.routePath,
-    error: describeError(error),
-  });
+  logFailure(c, 'unhandled error', error);
   return problemResponse(
     problemBody('INTERNAL', 'An unexpected error occurred. Quote the request id when you report it.', context(c)),
   );

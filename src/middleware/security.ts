@@ -9,11 +9,15 @@ import { HttpError } from '../http/http-error.ts';
 import { AppError } from '../lib/errors.ts';
 
 /** An API serves JSON to programs: nothing may be framed, sniffed, scripted or kept by a shared cache. */
-export const apiSecureHeaders = secureHeaders({
+const STRICT = {
   strictTransportSecurity: 'max-age=31536000; includeSubDomains',
   xFrameOptions: 'DENY',
   xContentTypeOptions: 'nosniff',
   referrerPolicy: 'no-referrer',
+};
+
+export const apiSecureHeaders = secureHeaders({
+  ...STRICT,
   contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
   crossOriginResourcePolicy: 'same-origin',
 });
@@ -27,10 +31,7 @@ export const apiSecureHeaders = secureHeaders({
  * send data away.
  */
 export const docsSecureHeaders = secureHeaders({
-  strictTransportSecurity: 'max-age=31536000; includeSubDomains',
-  xFrameOptions: 'DENY',
-  xContentTypeOptions: 'nosniff',
-  referrerPolicy: 'no-referrer',
+  ...STRICT,
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
     scriptSrc: [NONCE],
