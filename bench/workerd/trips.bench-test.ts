@@ -247,6 +247,14 @@ describe('round trips per route', () => {
     );
     const categoryId = (await category.json<{ id: string }>()).id;
     await measure(app, 'GET /categories', 200, () => api.get('/api/v1/categories'), true);
+    await measure(app, 'GET /categories/{cat_id}', 200, () => api.get(`/api/v1/categories/${categoryId}`), true);
+    await measure(
+      app,
+      'PATCH /categories/{cat_id}',
+      200,
+      () => api.patch(`/api/v1/categories/${categoryId}`, { color: '#993366', version: 1 }),
+      true,
+    );
     await measure(
       app,
       'POST /tasks/{id}/categories/{cat_id}',
