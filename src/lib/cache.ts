@@ -3,22 +3,33 @@ import { redisScript } from './redis-script.ts';
 
 /**
  * Cache-aside for a user's task reads, invalidated by a per-user generation number: every write
- * of the user increments it, and cached entries live under the generation they were read in, so
- * one INCR retires all of that user's entries at once (they expire on their own).
+ * of the user increments it (one INCR retires all of that user's entries at once), and an entry
+ * carries the generation it was read in, so an entry of an older generation is a miss.
  *
- * A read is one EVALSHA: the script reads the generation and the entry under it in one step. It is
- * a "write-class" command to the SDK's auto-pipeline, like the rate limiter's EVALSHA, so both
- * travel in the same HTTP request: a cache hit costs no round trip beyond the rate-limit check.
+ * A read is one EVALSHA that gets the generation and the entry together. It names both keys, so it
+ * carries `allow-key-locking` and Upstash locks those two keys only, not the database
+ * (docs/decisions/0025-upstash-key-locking.md); an entry's key therefore cannot depend on the
+ * generation, which is why the generation lives in the entry. EVALSHA is a "write-class" command
+ * to the SDK's auto-pipeline, like the rate limiter's, so both travel in the same HTTP request: a
+ * cache hit costs no round trip beyond the rate-limit check.
+ *
+ * A read racing a write never serves stale data: the write moves the generation before and after
+ * it runs (src/gate/gate.ts), so an entry filled from data read in between carries a generation
+ * that is no longer current.
  */
 
-const readScript = redisScript<[unknown, unknown]>(`local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}`);
+const readScript = redisScript<[unknown, unknown]>(`#!lua flags=allow-key-locking
+return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2])}`);
 
 /** How long an entry may live; a write retires it sooner. */
 export const CACHE_TTL_SECONDS = 300;
 
 const generationKey = (userId: string) => `cache:${userId}:gen`;
-const entryPrefix = (userId: string) => `cache:${userId}:g`;
+// Keys are `task:<id>` or `list:<query>` (src/http/cached-json.ts), never `gen`.
+const entryKey = (userId: string, key: string) => `cache:${userId}:${key}`;
+
+/** An entry as stored: the generation it was read in and the value. */
+type Entry = { g: string; v: unknown };
 
 export interface CacheRead<T> {
   generation: string;
@@ -26,10 +37,18 @@ export interface CacheRead<T> {
 }
 
 export async function readCache<T>(redis: Redis, userId: string, key: string): Promise<CacheRead<T>> {
-  const [generation, value] = await readScript(redis, [generationKey(userId)], [entryPrefix(userId), `:${key}`]);
-  return { generation: String(generation), value: (value ?? null) as T | null };
+  const [rawGeneration, entry] = await readScript(redis, [generationKey(userId), entryKey(userId, key)], []);
+  // The SDK decodes replies that parse as JSON: the counter may come back as a number.
+  const generation = String(rawGeneration);
+  const current = isEntry(entry) && entry.g === generation;
+  return { generation, value: current ? (entry.v as T) : null };
 }
 
+function isEntry(value: unknown): value is Entry {
+  return typeof value === 'object' && value !== null && typeof (value as Entry).g === 'string' && 'v' in value;
+}
+
+/** Stores a value read under `generation`; a later read ignores it once the generation moved. */
 export async function writeCache(
   redis: Redis,
   userId: string,
@@ -37,7 +56,8 @@ export async function writeCache(
   key: string,
   value: unknown,
 ): Promise<void> {
-  await redis.set(`${entryPrefix(userId)}${generation}:${key}`, value, { ex: CACHE_TTL_SECONDS });
+  const entry: Entry = { g: generation, v: value };
+  await redis.set(entryKey(userId, key), entry, { ex: CACHE_TTL_SECONDS });
 }
 
 /** Retires every cached read of the user. */

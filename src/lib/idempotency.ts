@@ -5,14 +5,16 @@ import { redisScript } from './redis-script.ts';
  * Storage for Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) in Upstash. A record is
  * claimed as `running` for a short lease before the work starts and replaced by the finished
  * response afterwards, kept 24 h. The claim is one EVALSHA, so it travels in the rate limiter's
- * auto-pipelined request: a keyed request costs no round trip on the request path beyond it.
+ * auto-pipelined request: a keyed request costs no round trip on the request path beyond it. It
+ * locks only its key (`allow-key-locking`: docs/decisions/0025-upstash-key-locking.md).
  */
 
 /** How long a claim holds when the Worker dies before finishing: then a retry may run again. */
 export const LEASE_SECONDS = 60;
 export const KEEP_SECONDS = 24 * 60 * 60;
 
-const claimScript = redisScript<unknown>(`local existing = redis.call('GET', KEYS[1])
+const claimScript = redisScript<unknown>(`#!lua flags=allow-key-locking
+local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return false`);

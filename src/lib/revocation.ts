@@ -7,12 +7,13 @@ import { redisScript } from './redis-script.ts';
  * deleted users go on a short denylist in Upstash, kept as long as an access token can live.
  *
  * The check is an EVALSHA, so it travels in the same auto-pipelined request as the rate limiter's
- * (a plain EXISTS is a "read" to the SDK and would go in a request of its own).
+ * (a plain EXISTS is a "read" to the SDK and would go in a request of its own). It touches only the
+ * keys it declares and says so (`allow-key-locking`), so Upstash locks those two keys, not the
+ * whole database (docs/decisions/0025-upstash-key-locking.md).
  */
 
-const checkScript = redisScript<[number, number]>(
-  "return {redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2])}",
-);
+const checkScript = redisScript<[number, number]>(`#!lua flags=allow-key-locking
+return {redis.call('EXISTS', KEYS[1]), redis.call('EXISTS', KEYS[2])}`);
 
 /** The longest an access token lives, plus the clock skew we accept. */
 const DENY_SECONDS = 900 + 30;

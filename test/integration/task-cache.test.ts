@@ -1,4 +1,6 @@
+import { Redis } from '@upstash/redis/cloudflare';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bumpGeneration, readCache, writeCache } from '../../src/lib/cache.ts';
 import { register, type Registered } from '../helpers/auth.ts';
 import { as, createCategory, createTask, type TaskBody } from '../helpers/tasks.ts';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -80,5 +82,42 @@ describe('cache-aside for task reads', () => {
     } finally {
       await app.fault({ upstash: 'none' });
     }
+  });
+});
+
+describe('cache entries and generations (src/lib/cache.ts, against the Upstash stand-in)', () => {
+  const redis = () => new Redis({ url: app.env.UPSTASH_REDIS_REST_URL, token: app.env.UPSTASH_REDIS_REST_TOKEN ?? '' });
+  const userId = () => crypto.randomUUID();
+
+  it('an entry is served under the generation it was read in, and is a miss once a write moved it', async () => {
+    const user = userId();
+    const first = await readCache(redis(), user, 'task:a');
+    expect(first).toEqual({ generation: '0', value: null });
+    await writeCache(redis(), user, first.generation, 'task:a', { title: 'cached' });
+    expect(await readCache(redis(), user, 'task:a')).toEqual({ generation: '0', value: { title: 'cached' } });
+    await bumpGeneration(redis(), user);
+    expect(await readCache(redis(), user, 'task:a')).toEqual({ generation: '1', value: null });
+  });
+
+  it('a fill from data read before a write is never served after it (the racing read)', async () => {
+    const user = userId();
+    // A read starts: generation 0. A write moves the generation (before and after it runs).
+    const racing = await readCache(redis(), user, 'list:sort=title');
+    await bumpGeneration(redis(), user);
+    await bumpGeneration(redis(), user);
+    // The racing read fills the cache with what it read before the write.
+    await writeCache(redis(), user, racing.generation, 'list:sort=title', ['old']);
+    expect(await readCache(redis(), user, 'list:sort=title')).toEqual({ generation: '2', value: null });
+    // A read after the write fills it with the new data, which is then served.
+    await writeCache(redis(), user, '2', 'list:sort=title', ['new']);
+    expect((await readCache(redis(), user, 'list:sort=title')).value).toEqual(['new']);
+  });
+
+  it("users' entries and generations are apart", async () => {
+    const [ann, bob] = [userId(), userId()];
+    await writeCache(redis(), ann, '0', 'task:x', 'ann');
+    await bumpGeneration(redis(), bob);
+    expect(await readCache(redis(), ann, 'task:x')).toEqual({ generation: '0', value: 'ann' });
+    expect(await readCache(redis(), bob, 'task:x')).toEqual({ generation: '1', value: null });
   });
 });
