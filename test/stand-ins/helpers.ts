@@ -57,7 +57,16 @@ export async function counters(standIns: StandIns, ns: string) {
   const res = await fetch(`${standIns.neonUrl}/_control/counters?ns=${ns}`);
   return (await res.json()) as {
     neon: { requests: number; statements: number; errors: number; inFlight: number; maxInFlight: number };
-    upstash: { requests: number; commands: number; errors: number; maxInFlight: number };
+    upstash: {
+      requests: number;
+      commands: number;
+      errors: number;
+      maxInFlight: number;
+      /** EVAL/EVALSHA(_RO) that ran (not those answered NOSCRIPT). */
+      scripts: number;
+      /** Of those, the ones Upstash runs under its global lock: no allow-key-locking, or in multi-exec. */
+      globalLockScripts: number;
+    };
     maxInFlight: number;
   };
 }

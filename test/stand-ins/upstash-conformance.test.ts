@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +125,180 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
     await redis.del(`${ns}:k`);
   });
 
+  describe('scripts with allow-key-locking (Upstash: they may touch only their KEYS)', () => {
+    const FLAG = '#!lua flags=allow-key-locking\n';
+    const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+    // Our text (Upstash does not document its own); the shape, an error reply, is Upstash's.
+    const undeclared = (command: string, key: string) =>
+      new RegExp(
+        `^ERR '${command}' on key '${key}' refused: a script with allow-key-locking may touch only ` +
+          `the keys passed in KEYS script: [0-9a-f]{40}, on @user_script:\\d+\\.$`,
+      );
+    const databaseWide = (command: string) =>
+      new RegExp(`^ERR '${command}' refused: a script with allow-key-locking may not run database-wide commands`);
+
+    /** A raw REST request under the namespace, replies not base64-encoded. */
+    async function rest(ns: string, path: string, body: unknown) {
+      const res = await fetch(`${standIns.upstashUrl}/ns/${ns}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as unknown };
+    }
+
+    it('runs a flagged script that touches only its KEYS, alone and in a pipeline', async () => {
+      const ns = uniqueName('kl');
+      const [a, b] = [`${ns}:a`, `${ns}:b`];
+      // The second key is computed inside the script: what counts is the final string.
+      const script =
+        FLAG +
+        "redis.call('SET', KEYS[1], ARGV[1])\n" +
+        "redis.call('INCRBY', string.format('%s', KEYS[2]), 2)\n" +
+        "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('EXISTS', KEYS[1], KEYS[2]), " +
+        "redis.pcall('DEL', KEYS[2])}";
+      expect(await rest(ns, '', ['eval', script, 2, a, b, 'v'])).toEqual({
+        status: 200,
+        body: { result: ['v', '2', 2, 1] },
+      });
+      expect(
+        await rest(ns, '/pipeline', [
+          ['evalsha', sha1(script), 2, a, b, 'w'],
+          ['get', a],
+        ]),
+      ).toEqual({
+        status: 200,
+        body: [{ result: ['w', '2', 2, 1] }, { result: 'w' }],
+      });
+      // Through the SDK, as the Worker sends it.
+      const redis = client(ns, { autoPipeline: false });
+      expect(await redis.eval(script, [a, b], ['x'])).toEqual(['x', 2, 2, 1]);
+      await redis.del(a);
+    });
+
+    it('refuses a key not in KEYS: 400 alone; an error entry in a pipeline, the other entries still run', async () => {
+      const ns = uniqueName('kl');
+      const [a, b] = [`${ns}:a`, `${ns}:b`];
+      const script = FLAG + "redis.call('SET', ARGV[1], 'written')\nreturn 'done'";
+      const alone = await rest(ns, '', ['eval', script, 1, a, b]);
+      expect(alone.status).toBe(400);
+      const error = (alone.body as { error: string }).error;
+      expect(error).toMatch(undeclared('set', b));
+      // The error names the sha the client sent, not the rewritten script's.
+      expect(error).toContain(`script: ${sha1(script)},`);
+
+      const pipeline = await rest(ns, '/pipeline', [
+        ['set', a, '1'],
+        ['evalsha', sha1(script), 1, a, b],
+        ['incr', a],
+        ['get', b],
+      ]);
+      expect(pipeline.status).toBe(200);
+      const entries = pipeline.body as { result?: unknown; error?: string }[];
+      expect(entries).toHaveLength(4);
+      expect(entries[0]).toEqual({ result: 'OK' });
+      expect(entries[1]?.error).toMatch(undeclared('set', b));
+      expect(entries[2]).toEqual({ result: 2 });
+      expect(entries[3]).toEqual({ result: null });
+
+      // Every key of a multi-key command must be declared; nothing is deleted when one is not.
+      const del = await rest(ns, '', ['eval', FLAG + "return redis.call('DEL', KEYS[1], ARGV[1])", 1, a, b]);
+      expect(del.status).toBe(400);
+      expect((del.body as { error: string }).error).toMatch(undeclared('del', b));
+      expect(await rest(ns, '', ['get', a])).toEqual({ status: 200, body: { result: '2' } });
+
+      // The SDK throws it as an UpstashError.
+      const redis = client(ns, { autoPipeline: false });
+      await expect(redis.eval(script, [a], [b])).rejects.toThrow(/allow-key-locking/);
+      await redis.del(a);
+    });
+
+    it('gives redis.pcall an error table the script can inspect', async () => {
+      const ns = uniqueName('kl');
+      const [a, b] = [`${ns}:a`, `${ns}:b`];
+      await rest(ns, '', ['set', a, 'mine']);
+      const script =
+        FLAG + "local r = redis.pcall('GET', ARGV[1])\n" + "return {type(r), r['err'], redis.pcall('GET', KEYS[1])}";
+      const reply = await rest(ns, '', ['eval', script, 1, a, b]);
+      expect(reply.status).toBe(200);
+      const [type, message, own] = (reply.body as { result: unknown[] }).result;
+      expect(type).toBe('table');
+      expect(message).toMatch(/^ERR 'get' on key '.*:b' refused: a script with allow-key-locking may touch only/);
+      expect(own).toBe('mine');
+      await rest(ns, '', ['del', a]);
+    });
+
+    it('refuses database-wide commands: SCAN, and FLUSHDB, which does not run', async () => {
+      const ns = uniqueName('kl');
+      const a = `${ns}:a`;
+      await rest(ns, '', ['set', a, 'kept']);
+      const scan = await rest(ns, '', ['eval', FLAG + "return redis.call('SCAN', 0)", 1, a]);
+      expect(scan.status).toBe(400);
+      expect((scan.body as { error: string }).error).toMatch(databaseWide('scan'));
+      const pscan = await rest(ns, '', ['eval', FLAG + "return redis.pcall('SCAN', 0)['err']", 1, a]);
+      expect((pscan.body as { result: string }).result).toMatch(databaseWide('scan'));
+      // FLUSHDB only on a redis-server of our own: if the check were missing it would empty a
+      // shared one (STANDINS_REDIS_URL, as CI sets it) under the other test files.
+      if (kind === 'embedded' || !process.env.STANDINS_REDIS_URL) {
+        const flush = await rest(ns, '', ['eval', FLAG + "return redis.call('FLUSHDB')", 1, a]);
+        expect(flush.status).toBe(400);
+        expect((flush.body as { error: string }).error).toMatch(databaseWide('flushdb'));
+      }
+      expect(await rest(ns, '', ['get', a])).toEqual({ status: 200, body: { result: 'kept' } });
+      await rest(ns, '', ['del', a]);
+    });
+
+    it('counts scripts that ran, and those under the global lock: unflagged, or inside multi-exec', async () => {
+      const ns = uniqueName('klcount');
+      const a = `${ns}:a`;
+      const flagged = FLAG + "return redis.call('INCR', KEYS[1])";
+      const unflagged = "return redis.call('INCR', KEYS[1])";
+      const scripts = async () => {
+        const { upstash } = await counters(standIns, ns);
+        return { scripts: upstash.scripts, globalLockScripts: upstash.globalLockScripts };
+      };
+      expect(await scripts()).toEqual({ scripts: 0, globalLockScripts: 0 });
+
+      await rest(ns, '', ['eval', unflagged, 1, a]);
+      expect(await scripts()).toEqual({ scripts: 1, globalLockScripts: 1 });
+      await rest(ns, '', ['eval', flagged, 1, a]);
+      await rest(ns, '', ['evalsha', sha1(flagged), 1, a]);
+      expect(await scripts()).toEqual({ scripts: 3, globalLockScripts: 1 });
+      // Refused by the key check: it ran (and failed) under its keys' locks.
+      await rest(ns, '', ['eval', FLAG + "return redis.call('GET', 'elsewhere')", 1, a]);
+      expect(await scripts()).toEqual({ scripts: 4, globalLockScripts: 1 });
+
+      // NOSCRIPT: nothing ran.
+      expect((await rest(ns, '', ['evalsha', 'f'.repeat(40), 1, a])).status).toBe(400);
+      expect(await scripts()).toEqual({ scripts: 4, globalLockScripts: 1 });
+
+      // An unflagged script loaded, then run by its sha.
+      const unflaggedLoaded = "return redis.call('GET', KEYS[1])";
+      expect(await rest(ns, '', ['script', 'load', unflaggedLoaded])).toEqual({
+        status: 200,
+        body: { result: sha1(unflaggedLoaded) },
+      });
+      await rest(ns, '', ['evalsha', sha1(unflaggedLoaded), 1, a]);
+      expect(await scripts()).toEqual({ scripts: 5, globalLockScripts: 2 });
+
+      // A pipeline counts each script; multi-exec runs even a flagged one under the global lock.
+      await rest(ns, '/pipeline', [
+        ['evalsha', sha1(flagged), 1, a],
+        ['evalsha', sha1(unflagged), 1, a],
+        ['get', a],
+      ]);
+      expect(await scripts()).toEqual({ scripts: 7, globalLockScripts: 3 });
+      expect(
+        await rest(ns, '/multi-exec', [
+          ['evalsha', sha1(flagged), 1, a],
+          ['get', a],
+        ]),
+      ).toEqual({ status: 200, body: [{ result: 6 }, { result: '6' }] });
+      expect(await scripts()).toEqual({ scripts: 8, globalLockScripts: 4 });
+      await rest(ns, '', ['del', a]);
+    });
+  });
+
   it('refuses a wrong token with 401', async () => {
     const redis = client(uniqueName('auth'), { token: 'wrong', autoPipeline: false });
     await expect(redis.get('x')).rejects.toThrow(/Unauthorized/);
@@ -210,6 +385,24 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
       await rl.limit('warm');
       const after = await counters(standIns, ns);
       expect(after.upstash.requests - before.upstash.requests).toBe(1);
+    });
+
+    it('runs its flagged scripts unchanged, none under the global lock (resetUsedTokens is not flagged)', async () => {
+      const ns = uniqueName('rllock');
+      const rl = limiter(ns, Ratelimit.slidingWindow(2, '1 h'));
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await rl.limit('user-1'));
+      expect(results.map((r) => r.success)).toEqual([true, true, false]);
+      expect((await rl.getRemaining('user-1')).remaining).toBe(0);
+      let { upstash } = await counters(standIns, ns);
+      // 3 limit() and 1 getRemaining(); a first NOSCRIPT answer would not count.
+      expect(upstash.scripts).toBe(4);
+      expect(upstash.globalLockScripts).toBe(0);
+
+      await rl.resetUsedTokens('user-1');
+      ({ upstash } = await counters(standIns, ns));
+      expect(upstash.globalLockScripts).toBe(1);
+      expect((await rl.limit('user-1')).success).toBe(true);
     });
   });
 

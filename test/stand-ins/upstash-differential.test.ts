@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StandIns } from '../../dev/stand-ins/server.ts';
 import { availableBackends, startForTest, TOKEN, uniqueName } from './helpers.ts';
@@ -24,6 +25,83 @@ if r == tonumber(incrementBy) then
   redis.call("PEXPIRE", key, window)
 end
 return r`;
+
+// allow-key-locking: the stand-in's rewriter makes both engines refuse what Upstash refuses (a key
+// not in KEYS, a database-wide command); they must refuse it in the same words.
+const KEYLOCK_ONLY_KEYS = `#!lua flags=allow-key-locking
+redis.call('SET', KEYS[1], ARGV[1])
+local n = redis.call('INCRBY', string.format('%s', KEYS[2]), 5)
+return {redis.call('GET', KEYS[1]), n, redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[1])}`;
+const KEYLOCK_UNDECLARED = `#!lua flags=allow-key-locking
+local mine = redis.call('GET', KEYS[1])
+return redis.call('SET', ARGV[1], 'x')`;
+const KEYLOCK_PCALL = `#!lua flags=allow-key-locking
+local r = redis.pcall('DEL', KEYS[1], ARGV[1])
+return {type(r), r['err'], redis.pcall('GET', KEYS[1])}`;
+const KEYLOCK_LUA_PCALL = `#!lua flags=allow-key-locking
+local ok, e = pcall(redis.call, 'GET', ARGV[1])
+return {tostring(ok), e}`;
+const KEYLOCK_KEPT_FLAG = `#!lua flags=no-writes,allow-key-locking
+local v = redis.call('GET', KEYS[1])
+if ARGV[1] == 'write' then return redis.call('SET', KEYS[1], 'y') end
+return {v, redis.call('GET', ARGV[1])}`;
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/** FLUSHDB is sent only to a redis-server of our own: were the check missing, it would empty a shared one. */
+const ownRedis = !process.env.STANDINS_REDIS_URL;
+
+function keyLockingCases(p: string): Case[] {
+  const flushdb: Case[] = ownRedis
+    ? [
+        {
+          name: 'key-locking FLUSHDB refused',
+          body: ['eval', "#!lua flags=allow-key-locking\nreturn redis.call('FLUSHDB')", 1, `${p}ka`],
+        },
+      ]
+    : [];
+  return [
+    { name: 'key-locking only KEYS', body: ['eval', KEYLOCK_ONLY_KEYS, 2, `${p}ka`, `${p}kb`, 'v'] },
+    { name: 'key-locking evalsha', body: ['evalsha', sha1(KEYLOCK_ONLY_KEYS), 2, `${p}ka`, `${p}kb`, 'w'] },
+    { name: 'key-locking undeclared key', body: ['eval', KEYLOCK_UNDECLARED, 1, `${p}ka`, `${p}other`] },
+    {
+      name: 'key-locking undeclared key in a pipeline',
+      path: '/pipeline',
+      body: [
+        ['evalsha', sha1(KEYLOCK_UNDECLARED), 1, `${p}ka`, `${p}other`],
+        ['get', `${p}ka`],
+        ['get', `${p}other`],
+      ],
+    },
+    {
+      name: 'key-locking undeclared key in multi-exec',
+      path: '/multi-exec',
+      body: [
+        ['evalsha', sha1(KEYLOCK_UNDECLARED), 1, `${p}ka`, `${p}other`],
+        ['get', `${p}ka`],
+      ],
+    },
+    { name: 'key-locking pcall error table', body: ['eval', KEYLOCK_PCALL, 1, `${p}ka`, `${p}other`] },
+    { name: 'key-locking Lua pcall', body: ['eval', KEYLOCK_LUA_PCALL, 1, `${p}ka`, `${p}other`] },
+    {
+      name: 'key-locking numeric key declared',
+      body: ['eval', "#!lua flags=allow-key-locking\nreturn redis.call('GET', 12)", 1, '12'],
+    },
+    {
+      name: 'key-locking numeric key undeclared',
+      body: ['eval', "#!lua flags=allow-key-locking\nreturn redis.call('GET', 12)", 1, '12.0'],
+    },
+    {
+      name: 'key-locking SCAN refused',
+      body: ['eval', "#!lua flags=allow-key-locking\nreturn redis.call('SCAN', 0)", 1, `${p}ka`],
+    },
+    ...flushdb,
+    { name: 'key-locking data still there', body: ['get', `${p}ka`] },
+    { name: 'key-locking kept flag', body: ['eval', KEYLOCK_KEPT_FLAG, 2, `${p}ka`, `${p}kb`, `${p}kb`] },
+    { name: 'key-locking kept flag undeclared', body: ['eval', KEYLOCK_KEPT_FLAG, 1, `${p}ka`, `${p}other`] },
+    { name: 'key-locking kept flag write', body: ['eval', KEYLOCK_KEPT_FLAG, 1, `${p}ka`, 'write'] },
+  ];
+}
 
 function cases(p: string): Case[] {
   return [
@@ -89,6 +167,7 @@ function cases(p: string): Case[] {
     { name: 'shebang script via EVAL', body: ['eval', RATELIMIT_STYLE, 1, `${p}rl`, 60000, 1] },
     { name: 'shebang script again', body: ['eval', RATELIMIT_STYLE, 1, `${p}rl`, 60000, 1] },
     { name: 'script load shebang', body: ['script', 'load', RATELIMIT_STYLE] },
+    ...keyLockingCases(p),
     { name: 'unknown shebang flag', body: ['eval', '#!lua flags=made-up\nreturn 1', 0] },
     {
       name: 'pexpire',
@@ -106,7 +185,7 @@ function cases(p: string): Case[] {
     { name: 'lua BOM', body: ['eval', "return {redis.call('get', KEYS[1]), '\\239\\187\\191x'}", 1, `${p}bom`] },
     {
       name: 'del',
-      body: ['del', `${p}s`, `${p}n`, `${p}q`, `${p}m`, `${p}lua`, `${p}rl`, `${p}t`, `${p}bom`],
+      body: ['del', `${p}s`, `${p}n`, `${p}q`, `${p}m`, `${p}lua`, `${p}rl`, `${p}t`, `${p}bom`, `${p}ka`, `${p}kb`],
     },
     { name: 'path form', path: `/set/${p}path/a%20b`, body: undefined },
     { name: 'bad json', body: '{not json' },
