@@ -8,7 +8,7 @@ import type { RedisBackend } from './redis-backend.ts';
 import { createRealRedis } from './redis-real.ts';
 import { StandInError, startPostgres, startRedis, findBinary, type StartedServer } from './real-servers.ts';
 import { createPostgresBackend, DATABASE_NAME, type SqlBackend } from './sql-backend.ts';
-import { authorized, handleUpstash, routeOf, ScriptRewriter } from './upstash-rest.ts';
+import { authorized, handleUpstash, routeOf, ScriptRewriter, type ScriptTally } from './upstash-rest.ts';
 
 /**
  * One process, two loopback listeners: Neon's SQL-over-HTTP and Upstash's Redis REST, each with
@@ -65,14 +65,19 @@ interface Counter {
   maxInFlight: number;
 }
 
+/** Upstash only: EVAL/EVALSHA(_RO) that ran, and of those the ones Upstash runs under its global lock. */
+interface UpstashCounter extends Counter, ScriptTally {}
+
 const newCounter = (): Counter => ({ requests: 0, statements: 0, commands: 0, errors: 0, inFlight: 0, maxInFlight: 0 });
+const newUpstashCounter = (): UpstashCounter => ({ ...newCounter(), scripts: 0, globalLockScripts: 0 });
+const newCounters = () => ({ neon: newCounter(), upstash: newUpstashCounter(), inFlight: 0, maxInFlight: 0 });
 
 /** Counters, latency and faults, global and per namespace. */
 class Control {
   latency: Record<Protocol, number>;
   readonly latencyByNs = new Map<string, Partial<Record<Protocol, number>>>();
   readonly faults = new Map<string, Partial<Record<Protocol, Fault>>>();
-  readonly counters = new Map<string, Record<Protocol, Counter> & { inFlight: number; maxInFlight: number }>();
+  readonly counters = new Map<string, ReturnType<typeof newCounters>>();
   /** Development email: what the Worker's outbox sender posted, per namespace, newest last. */
   readonly outbox = new Map<string, { receivedAt: string; message: unknown }[]>();
 
@@ -83,7 +88,7 @@ class Control {
   counter(ns: string) {
     let c = this.counters.get(ns);
     if (!c) {
-      c = { neon: newCounter(), upstash: newCounter(), inFlight: 0, maxInFlight: 0 };
+      c = newCounters();
       this.counters.set(ns, c);
     }
     return c;
@@ -237,7 +242,14 @@ function createServers(context: ServeContext, redis: RedisBackend): Servers {
     void serve(context, req, res, 'upstash', async (body, pathname) => {
       if (!authorized(req.headers.authorization, options.upstashToken))
         return { status: 401, body: { error: 'Unauthorized' } };
-      return handleUpstash(redis, scripts, routeOf(stripNamespace(pathname).rest), headersOf(req), body);
+      const { ns, rest } = stripNamespace(pathname);
+      const tally: ScriptTally = { scripts: 0, globalLockScripts: 0 };
+      const answer = await handleUpstash(redis, scripts, routeOf(rest), headersOf(req), body, tally);
+      for (const c of [context.control.counter(ns), context.control.counter(ALL)]) {
+        c.upstash.scripts += tally.scripts;
+        c.upstash.globalLockScripts += tally.globalLockScripts;
+      }
+      return answer;
     });
   });
   const sockets = new Set<net.Socket>();
@@ -366,13 +378,7 @@ async function controlRoute(context: ServeContext, method: string, url: URL, bod
     case 'GET /_control/health':
       return { status: 200, body: { ok: true, backend: kind, description } };
     case 'GET /_control/counters': {
-      const c = control.counters.get(ns) ?? {
-        neon: newCounter(),
-        upstash: newCounter(),
-        inFlight: 0,
-        maxInFlight: 0,
-      };
-      return { status: 200, body: c };
+      return { status: 200, body: control.counters.get(ns) ?? newCounters() };
     }
     case 'POST /_control/counters/reset':
       if (ns === ALL) control.counters.clear();

@@ -36,6 +36,7 @@ export async function handleUpstash(
   route: UpstashRoute,
   headers: Record<string, string | undefined>,
   rawBody: string,
+  tally?: ScriptTally,
 ): Promise<HttpAnswer> {
   const base64 = (headers['upstash-encoding'] ?? '').toLowerCase() === 'base64';
   const encode = (reply: Reply) => encodeReply(reply, base64);
@@ -51,7 +52,7 @@ export async function handleUpstash(
       command = parseCommand(args);
     }
     if (command === null) return { status: 400, body: { error: 'ERR failed to parse command' } };
-    const replies = await scripts.run(redis, [command], 'pipeline');
+    const replies = await scripts.run(redis, [command], 'pipeline', tally);
     const reply = replies instanceof ReplyError ? replies : (replies[0] ?? null);
     if (reply instanceof ReplyError) return { status: 400, body: { error: reply.message } };
     return { status: 200, body: { result: encode(reply) } };
@@ -66,6 +67,7 @@ export async function handleUpstash(
     redis,
     commands as Command[],
     route.kind === 'pipeline' ? 'pipeline' : 'transaction',
+    tally,
   );
   if (replies instanceof ReplyError) return { status: 400, body: { error: replies.message } };
   return {
@@ -109,64 +111,228 @@ export function encodeReply(reply: Reply, base64: boolean): unknown {
 const SHEBANG_FLAG_UPSTASH_ONLY = 'allow-key-locking';
 
 /**
+ * What Upstash enforces for a script with `allow-key-locking` (it locks only the keys in KEYS;
+ * docs: https://upstash.com/docs/redis/features/key-locking), as Lua run before the script's own
+ * code: it refuses a key not in KEYS, or a database-wide command, with an error reply (raised for
+ * redis.call, returned as an error table by redis.pcall). One line, so the script's own line
+ * numbers hold. The error texts are ours (Upstash does not document its own); the shape, a Redis
+ * error reply, is Upstash's.
+ *
+ * - `__keylock_check(...)` returns its arguments when the command may run, else raises;
+ * - `__keylock_call`, `__keylock_pcall`: checked redis.call and redis.pcall.
+ *
+ * Which arguments are keys: every one for DEL, EXISTS, UNLINK, TOUCH, MGET; every other one for
+ * MSET and MSETNX; none for PING, TIME, ECHO; the first for every other command. SCAN, KEYS,
+ * FLUSHDB, FLUSHALL, DBSIZE and RANDOMKEY need the whole database. A number is compared as Redis
+ * passes it on (`%.17g`).
+ */
+const KEY_LOCKING_PRELUDE = [
+  'local __keylock_check, __keylock_call, __keylock_pcall',
+  'do',
+  'local rcall, rpcall, type, select, format, lower, error = redis.call, redis.pcall, type, select, string.format, string.lower, error',
+  'local declared = {}',
+  'for i = 1, #KEYS do declared[KEYS[i]] = true end',
+  'local wide = {scan = true, keys = true, flushdb = true, flushall = true, dbsize = true, randomkey = true}',
+  'local every = {del = true, exists = true, unlink = true, touch = true, mget = true}',
+  'local pairwise = {mset = true, msetnx = true}',
+  'local none = {ping = true, time = true, echo = true}',
+  'local function refusal(...)',
+  'local name = ...',
+  "if type(name) ~= 'string' then return nil end",
+  'local command = lower(name)',
+  'if wide[command] then return format("ERR \'%s\' refused: a script with allow-key-locking may not run database-wide commands", command) end',
+  'if none[command] then return nil end',
+  'local last, step = 2, 1',
+  "if every[command] then last = select('#', ...) elseif pairwise[command] then last, step = select('#', ...), 2 end",
+  'for i = 2, last, step do',
+  'local key = (select(i, ...))',
+  "if type(key) == 'number' then key = format('%.17g', key) end",
+  "if type(key) == 'string' and not declared[key] then return format(\"ERR '%s' on key '%s' refused: a script with allow-key-locking may touch only the keys passed in KEYS\", command, key) end",
+  'end',
+  'return nil',
+  'end',
+  '__keylock_check = function(...) local e = refusal(...) if e then error({err = e}) end return ... end',
+  '__keylock_call = function(...) return rcall(__keylock_check(...)) end',
+  '__keylock_pcall = function(...) local e = refusal(...) if e then return {err = e} end return rpcall(...) end',
+  'end',
+].join(' ');
+
+const LONG_BRACKET = /\[(=*)\[/y;
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/y;
+const REDIS_CALL_REST = /\s*\.\s*(p?call)(?![A-Za-z0-9_])(\s*\()?/y;
+
+/**
+ * Sends the script's own calls through the checks: `redis.call(ARGS)` becomes
+ * `redis.call(__keylock_check(ARGS))`, so Redis still sees the command called from the script's
+ * line and its errors name that line; `redis.pcall` and any other use of `redis.call` (passed as a
+ * value, as in `pcall(redis.call, ...)`, or called with a string or table literal) become the
+ * checked wrappers. It follows Lua's strings, long brackets and comments, and nothing more: a
+ * textual rewrite, good enough for a stand-in, that misses `redis['call']` or `redis` under another
+ * name.
+ */
+function routeCallsThroughChecks(body: string): string {
+  let out = '';
+  let i = 0;
+  /** Per open parenthesis: whether its closing one also closes a `__keylock_check(`. */
+  const closesCheck: boolean[] = [];
+  const skipLong = (from: number, equals: string): number => {
+    const end = body.indexOf(`]${equals}]`, from);
+    return end === -1 ? body.length : end + equals.length + 2;
+  };
+  while (i < body.length) {
+    const c = body[i]!;
+    let next = i + 1;
+    if (body.startsWith('--', i)) {
+      LONG_BRACKET.lastIndex = i + 2;
+      const long = LONG_BRACKET.exec(body);
+      const newline = body.indexOf('\n', i);
+      next = long ? skipLong(LONG_BRACKET.lastIndex, long[1]!) : newline === -1 ? body.length : newline;
+    } else if (c === '[') {
+      LONG_BRACKET.lastIndex = i;
+      const long = LONG_BRACKET.exec(body);
+      if (long) next = skipLong(LONG_BRACKET.lastIndex, long[1]!);
+    } else if (c === '"' || c === "'") {
+      while (next < body.length && body[next] !== c && body[next] !== '\n') next += body[next] === '\\' ? 2 : 1;
+      next = Math.min(next + 1, body.length);
+    } else if (c === '(') {
+      closesCheck.push(false);
+    } else if (c === ')') {
+      out += closesCheck.pop() ? '))' : ')';
+      i = next;
+      continue;
+    } else if (/[A-Za-z_]/.test(c)) {
+      IDENTIFIER.lastIndex = i;
+      const word = IDENTIFIER.exec(body)![0];
+      next = i + word.length;
+      REDIS_CALL_REST.lastIndex = next;
+      const call = word === 'redis' && !/[.:]\s*$/.test(out) ? REDIS_CALL_REST.exec(body) : null;
+      if (call) {
+        i = REDIS_CALL_REST.lastIndex;
+        if (call[1] === 'call' && call[2]) {
+          out += 'redis.call(__keylock_check(';
+          closesCheck.push(true);
+        } else {
+          out += `__keylock_${call[1]}${call[2] ?? ''}`;
+          if (call[2]) closesCheck.push(false);
+        }
+        continue;
+      }
+    }
+    out += body.slice(i, next);
+    i = next;
+  }
+  return out;
+}
+
+/** Scripts Redis refused before running them: they took no lock and did not run. */
+const DID_NOT_RUN =
+  /^(NOSCRIPT|ERR (Error compiling script|Number of keys|wrong number of arguments|value is not an integer|unknown command|Unknown lua shebang option|Unexpected (engine|flag) in script shebang|Invalid (engine in )?script shebang))/;
+
+/** Per request: scripts that ran, and those Upstash runs under the database's global lock. */
+export interface ScriptTally {
+  scripts: number;
+  globalLockScripts: number;
+}
+
+/** What #rewrite found in one command: its rewritten form, the reply fix-up, and whether it runs a script. */
+interface Rewritten {
+  command: Command;
+  fixup?: (reply: Reply) => Reply;
+  /** EVAL/EVALSHA(_RO): whether the script carries allow-key-locking. */
+  script?: 'flagged' | 'unflagged';
+}
+
+/**
  * @upstash/ratelimit's scripts start with `#!lua flags=allow-key-locking`, a flag only Upstash
  * knows; Redis 7 refuses the script. This strips the flag and keeps a map from the sha1 of the
  * original script (which the client computes and sends with EVALSHA) to the cleaned script, so
- * EVALSHA, SCRIPT LOAD and SCRIPT EXISTS keep working with the client's shas.
+ * EVALSHA, SCRIPT LOAD and SCRIPT EXISTS keep working with the client's shas. The cleaned script
+ * enforces what Upstash enforces for the flag (KEY_LOCKING_PRELUDE), on both backends.
+ *
+ * It also tells, per sha, whether a script carries the flag, so that a request can count the
+ * scripts Upstash would run under its global lock: those without the flag, and every script in a
+ * MULTI/EXEC transaction.
  */
 export class ScriptRewriter {
   readonly #cleanShaByOriginal = new Map<string, string>();
   readonly #originalShaByClean = new Map<string, string>();
+  /** By the sha the client uses: true for a script with allow-key-locking. */
+  readonly #flaggedBySha = new Map<string, boolean>();
 
-  /** Runs commands with their scripts rewritten, and the replies mapped back. */
-  async run(redis: RedisBackend, commands: Command[], mode: 'pipeline' | 'transaction'): Promise<Reply[] | ReplyError> {
-    const fixups: ((reply: Reply) => Reply)[] = [];
-    const rewritten = commands.map((command) => this.#rewrite(command, fixups));
-    const replies = mode === 'pipeline' ? await redis.pipeline(rewritten) : await redis.transaction(rewritten);
-    if (replies instanceof ReplyError) return replies;
-    return replies.map((reply, i) => this.#restoreShas(fixups[i] ? fixups[i](reply) : reply));
+  /** Runs commands with their scripts rewritten, and the replies mapped back; counts scripts in `tally`. */
+  async run(
+    redis: RedisBackend,
+    commands: Command[],
+    mode: 'pipeline' | 'transaction',
+    tally?: ScriptTally,
+  ): Promise<Reply[] | ReplyError> {
+    const rewritten = commands.map((command) => this.#rewrite(command));
+    const sent = rewritten.map((r) => r.command);
+    const replies = mode === 'pipeline' ? await redis.pipeline(sent) : await redis.transaction(sent);
+    if (replies instanceof ReplyError) return replies; // EXECABORT: nothing ran
+    return replies.map((reply, i) => {
+      const { fixup, script } = rewritten[i]!;
+      if (tally && script && !(reply instanceof ReplyError && DID_NOT_RUN.test(reply.message))) {
+        tally.scripts++;
+        if (script === 'unflagged' || mode === 'transaction') tally.globalLockScripts++;
+      }
+      return this.#restoreShas(fixup ? fixup(reply) : reply);
+    });
   }
 
-  #rewrite(command: Command, fixups: ((reply: Reply) => Reply)[]): Command {
+  #rewrite(command: Command): Rewritten {
     const name = Buffer.from(command[0] ?? [])
       .toString('latin1')
       .toLowerCase();
     const second = command[1];
-    const index = fixups.length;
-    fixups.push((reply) => reply);
-    if (second === undefined) return command;
+    if (second === undefined) return { command };
 
     if (name === 'eval' || name === 'eval_ro') {
       const clean = this.#clean(second);
-      return clean ? [command[0]!, clean, ...command.slice(2)] : command;
+      if (!clean) this.#flaggedBySha.set(sha1(second), false);
+      return clean
+        ? { command: [command[0]!, clean, ...command.slice(2)], script: 'flagged' }
+        : { command, script: 'unflagged' };
     }
     if (name === 'evalsha' || name === 'evalsha_ro') {
-      const cleanSha = this.#cleanShaByOriginal.get(Buffer.from(second).toString('latin1').toLowerCase());
-      return cleanSha ? [command[0]!, encoder.encode(cleanSha), ...command.slice(2)] : command;
+      const sha = Buffer.from(second).toString('latin1').toLowerCase();
+      const cleanSha = this.#cleanShaByOriginal.get(sha);
+      // A sha never seen here can only be an unflagged script: Redis never accepted a flagged one
+      // under its own sha. (A redis-server kept between stand-in runs may know scripts we do not.)
+      const script = this.#flaggedBySha.get(sha) === true ? 'flagged' : 'unflagged';
+      return cleanSha
+        ? { command: [command[0]!, encoder.encode(cleanSha), ...command.slice(2)], script }
+        : { command, script };
     }
     if (name === 'script') {
       const sub = Buffer.from(second).toString('latin1').toLowerCase();
       if (sub === 'load' && command[2]) {
         const original = sha1(command[2]);
         const clean = this.#clean(command[2]);
-        if (clean) {
-          // Redis answers the sha of what it loaded; the client expects the sha of what it sent.
-          fixups[index] = (reply) => (reply instanceof Uint8Array ? encoder.encode(original) : reply);
-          return [command[0]!, second, clean];
+        if (!clean) {
+          this.#flaggedBySha.set(original, false);
+          return { command };
         }
+        // Redis answers the sha of what it loaded; the client expects the sha of what it sent.
+        return {
+          command: [command[0]!, second, clean],
+          fixup: (reply) => (reply instanceof Uint8Array ? encoder.encode(original) : reply),
+        };
       }
       if (sub === 'exists') {
-        return [
-          command[0]!,
-          second,
-          ...command.slice(2).map((sha) => {
-            const clean = this.#cleanShaByOriginal.get(Buffer.from(sha).toString('latin1').toLowerCase());
-            return clean ? encoder.encode(clean) : sha;
-          }),
-        ];
+        return {
+          command: [
+            command[0]!,
+            second,
+            ...command.slice(2).map((sha) => {
+              const clean = this.#cleanShaByOriginal.get(Buffer.from(sha).toString('latin1').toLowerCase());
+              return clean ? encoder.encode(clean) : sha;
+            }),
+          ],
+        };
       }
     }
-    return command;
+    return { command };
   }
 
   /** The cleaned script when it carries the Upstash-only flag, else null (sent untouched). */
@@ -177,13 +343,19 @@ export class ScriptRewriter {
     const flags = match[1]!.split(',').map((f) => f.trim());
     if (!flags.includes(SHEBANG_FLAG_UPSTASH_ONLY)) return null;
     const kept = flags.filter((f) => f !== SHEBANG_FLAG_UPSTASH_ONLY && f !== '');
-    // An empty first line keeps line numbers in Redis' error messages the same.
-    const firstLine = kept.length ? `#!lua flags=${kept.join(',')}` : '';
-    const cleaned = encoder.encode(firstLine + text.slice(match[0].length));
+    const rest = routeCallsThroughChecks(text.slice(match[0].length));
+    // The prelude takes the shebang's line, or, when other flags keep the shebang, starts the
+    // second line: the script's own lines keep their numbers in Redis' error messages.
+    const cleaned = encoder.encode(
+      kept.length
+        ? `#!lua flags=${kept.join(',')}\n${KEY_LOCKING_PRELUDE} ${rest.replace(/^\n/, '')}`
+        : `${KEY_LOCKING_PRELUDE}${rest}`,
+    );
     const originalSha = sha1(script);
     const cleanSha = sha1(cleaned);
     this.#cleanShaByOriginal.set(originalSha, cleanSha);
     this.#originalShaByClean.set(cleanSha, originalSha);
+    this.#flaggedBySha.set(originalSha, true);
     return cleaned;
   }
 

@@ -144,7 +144,7 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
         headers: { authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) as unknown };
+      return { status: res.status, body: await res.json() };
     }
 
     it('runs a flagged script that touches only its KEYS, alone and in a pipeline', async () => {
@@ -211,6 +211,49 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
       const redis = client(ns, { autoPipeline: false });
       await expect(redis.eval(script, [a], [b])).rejects.toThrow(/allow-key-locking/);
       await redis.del(a);
+    });
+
+    it("keeps the script's own line in the errors of its commands, with and without other flags", async () => {
+      const ns = uniqueName('kl');
+      const a = `${ns}:a`;
+      await rest(ns, '', ['set', a, 'not a number']);
+      const body = "local x = 1\n-- redis.call('GET', 'in a comment')\nreturn redis.call('INCR', KEYS[1])";
+      for (const shebang of ['', FLAG, '#!lua flags=allow-key-locking,no-writes\n']) {
+        const reply = await rest(ns, '', ['eval', shebang + body, 1, a]);
+        const line = shebang === '' ? 3 : 4;
+        expect((reply.body as { error: string }).error).toMatch(
+          shebang.includes('no-writes')
+            ? new RegExp(`^ERR Write commands are not allowed from read-only scripts\\. .*@user_script:${line}\\.$`)
+            : new RegExp(`^ERR value is not an integer or out of range .*@user_script:${line}\\.$`),
+        );
+      }
+      await rest(ns, '', ['del', a]);
+    });
+
+    it('checks every call of the code, and leaves strings and comments as they are', async () => {
+      const ns = uniqueName('kl');
+      const [a, b] = [`${ns}:a`, `${ns}:b`];
+      await rest(ns, '', ['set', a, 'v']);
+      const script =
+        FLAG +
+        "local s = \"redis.call('x')\" .. 'a)b(\\'' .. [[redis.call(]] --[==[ redis.call( ]==]\n" +
+        "-- redis.call( ')'\n" +
+        "local ok, e = pcall(redis.call, 'GET', ARGV[1])\n" +
+        "return {s, redis.call('GET', (KEYS[1])), redis.call(\"EXISTS\", string.format('%s', KEYS[1])), " +
+        "redis.call 'PING', (redis.pcall('GET', ARGV[1]))['err'], tostring(ok), e}";
+      const reply = await rest(ns, '', ['eval', script, 1, a, b]);
+      expect(reply.status).toBe(200);
+      const refusal = expect.stringMatching(/^ERR 'get' on key '.*:b' refused/) as unknown;
+      expect((reply.body as { result: unknown }).result).toEqual([
+        "redis.call('x')a)b('redis.call(",
+        'v',
+        1,
+        'PONG',
+        refusal,
+        'false',
+        refusal,
+      ]);
+      await rest(ns, '', ['del', a]);
     });
 
     it('gives redis.pcall an error table the script can inspect', async () => {
