@@ -8,9 +8,11 @@ import { json, setupTestApp, type TestApp } from '../../test/helpers/test-app.ts
  * Upstash HTTP requests on the request path (the Worker's own Server-Timing header), what the
  * stand-ins saw in total including the work after the response (cache fills, the second cache
  * invalidation, emails), and whether the request's Neon and Upstash calls overlapped (the
- * `io_max_parallel` of its log line). Run with `npm run bench:trips`. It then asserts the budget of
- * docs/decisions/0008: every task and category route makes at most one Neon and one Upstash request,
- * and a cached read none to Neon; and that every route of the OpenAPI document is in the report.
+ * `io_max_parallel` of its log line), and how many of its Upstash scripts ran under the database's
+ * global lock. Run with `npm run bench:trips`. It then asserts the budget of docs/decisions/0008:
+ * every task and category route makes at most one Neon and one Upstash request, and a cached read
+ * none to Neon; that no route runs a script under Upstash's global lock (docs/decisions/0025); and
+ * that every route of the OpenAPI document is in the report.
  */
 
 interface Row {
@@ -22,6 +24,11 @@ interface Row {
   /** Everything the stand-ins saw for the call, after-response work included. */
   totalNeon: number;
   totalUpstash: number;
+  /**
+   * Upstash scripts that ran under the database's global lock (no allow-key-locking, or inside
+   * MULTI/EXEC), as the stand-in counted them; after-response work included, like the totals.
+   */
+  globalLockScripts: number;
   /** The log line's io_max_parallel: 2 when a Neon and an Upstash call were in flight together. */
   ioMaxParallel: number | undefined;
   /** Task and category routes: at most one request to each service on the request path. */
@@ -93,6 +100,7 @@ async function measure(
     upstash: serverTimingCount(res, 'Upstash'),
     totalNeon: counters.neon.requests,
     totalUpstash: counters.upstash.requests,
+    globalLockScripts: counters.upstash.globalLockScripts,
     ioMaxParallel: requestLines[0]?.io_max_parallel,
     budgeted,
   });
@@ -105,7 +113,7 @@ function parallelCell(row: Row): string {
 }
 
 function table(rows: Row[]): string {
-  const header = ['route', 'status', 'Neon', 'Upstash', 'after response', 'parallel'];
+  const header = ['route', 'status', 'Neon', 'Upstash', 'after response', 'parallel', 'global lock'];
   const body = rows.map((row) => [
     row.route,
     String(row.status),
@@ -113,6 +121,7 @@ function table(rows: Row[]): string {
     String(row.upstash),
     `${row.totalNeon} / ${row.totalUpstash}`,
     parallelCell(row),
+    String(row.globalLockScripts),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
   const line = (cells: string[]) =>
@@ -127,6 +136,7 @@ const LEGEND = [
   'Neon, Upstash: HTTP requests on the request path (Server-Timing).',
   'after response: Neon / Upstash requests the stand-ins saw in total, work after the response included.',
   "parallel: the request's Neon and Upstash calls were in flight together (io_max_parallel 2); - when it called only one.",
+  'global lock: Upstash scripts that ran under the global lock (no allow-key-locking, or in MULTI/EXEC), work after the response included.',
 ].join('\n');
 
 describe('round trips per route', () => {
@@ -397,6 +407,13 @@ describe('round trips per route', () => {
     if (cachedRead && cachedRead.neon !== 0)
       overBudget.push(`${cachedRead.route}: Neon ${cachedRead.neon} (budget: 0)`);
     expect(overBudget, 'routes over the round-trip budget of docs/decisions/0008').toEqual([]);
+
+    // docs/decisions/0025: a script on Upstash locks only its keys; one without allow-key-locking
+    // stops every other request to the database while it runs.
+    const globalLock = [...warmUpRows, ...rows]
+      .filter((row) => row.globalLockScripts > 0)
+      .map((row) => `${row.route}: ${row.globalLockScripts} script(s) under the global lock`);
+    expect(globalLock, 'routes running Upstash scripts under the global lock (docs/decisions/0025)').toEqual([]);
 
     // Every route of the document is in the report (a new route must be added above).
     const doc = await (await app.request('/openapi.json')).json<{ paths: Record<string, Record<string, unknown>> }>();

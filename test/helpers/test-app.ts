@@ -8,7 +8,16 @@ import { expectDocumented, registerDocument } from './contract.ts';
 
 export interface StandInCounters {
   neon: { requests: number; statements: number; errors: number; maxInFlight: number };
-  upstash: { requests: number; commands: number; errors: number; maxInFlight: number };
+  upstash: {
+    requests: number;
+    commands: number;
+    errors: number;
+    maxInFlight: number;
+    /** EVAL/EVALSHA(_RO) that ran (not those answered NOSCRIPT). */
+    scripts: number;
+    /** Of those, the ones Upstash runs under its global lock: no allow-key-locking, or in MULTI/EXEC. */
+    globalLockScripts: number;
+  };
   maxInFlight: number;
 }
 
