@@ -224,9 +224,25 @@ function routeCallsThroughChecks(body: string): string {
   return out;
 }
 
-/** Scripts Redis refused before running them: they took no lock and did not run. */
-const DID_NOT_RUN =
-  /^(NOSCRIPT|ERR (Error compiling script|Number of keys|wrong number of arguments|value is not an integer|unknown command|Unknown lua shebang option|Unexpected (engine|flag) in script shebang|Invalid (engine in )?script shebang))/;
+/**
+ * Errors of a script command Redis refused before running the script: it took no lock and does not
+ * count. Errors raised while running end in ` script: <sha>, on @user_script:<line>.` and do count,
+ * even when they begin the same way (INCR of a non-integer inside the script).
+ */
+const DID_NOT_RUN = new RegExp(
+  [
+    '^NOSCRIPT ',
+    '^ERR Error compiling script ',
+    "^ERR Number of keys can't be",
+    "^ERR wrong number of arguments for '",
+    '^ERR value is not an integer or out of range$', // numkeys
+    "^ERR unknown command '(eval|evalsha)(_ro)?'",
+    '^ERR Unknown lua shebang option',
+    '^ERR Unexpected (engine|flag) in script shebang',
+    '^ERR Invalid (engine in )?script shebang',
+  ].join('|'),
+  'i',
+);
 
 /** Per request: scripts that ran, and those Upstash runs under the database's global lock. */
 export interface ScriptTally {

@@ -311,9 +311,18 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
       await rest(ns, '', ['eval', FLAG + "return redis.call('GET', 'elsewhere')", 1, a]);
       expect(await scripts()).toEqual({ scripts: 4, globalLockScripts: 1 });
 
-      // NOSCRIPT: nothing ran.
+      // Failed while running (INCR of a non-integer): it ran, under the global lock.
+      await rest(ns, '', ['set', `${ns}:s`, 'text']);
+      const failing = await rest(ns, '', ['eval', unflagged, 1, `${ns}:s`]);
+      expect((failing.body as { error: string }).error).toMatch(/^ERR value is not an integer or out of range script:/);
+      expect(await scripts()).toEqual({ scripts: 5, globalLockScripts: 2 });
+
+      // NOSCRIPT, or refused before running (numkeys): nothing ran.
       expect((await rest(ns, '', ['evalsha', 'f'.repeat(40), 1, a])).status).toBe(400);
-      expect(await scripts()).toEqual({ scripts: 4, globalLockScripts: 1 });
+      expect((await rest(ns, '', ['eval', unflagged, 'x', a])).body).toEqual({
+        error: 'ERR value is not an integer or out of range',
+      });
+      expect(await scripts()).toEqual({ scripts: 5, globalLockScripts: 2 });
 
       // An unflagged script loaded, then run by its sha.
       const unflaggedLoaded = "return redis.call('GET', KEYS[1])";
@@ -322,7 +331,7 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
         body: { result: sha1(unflaggedLoaded) },
       });
       await rest(ns, '', ['evalsha', sha1(unflaggedLoaded), 1, a]);
-      expect(await scripts()).toEqual({ scripts: 5, globalLockScripts: 2 });
+      expect(await scripts()).toEqual({ scripts: 6, globalLockScripts: 3 });
 
       // A pipeline counts each script; multi-exec runs even a flagged one under the global lock.
       await rest(ns, '/pipeline', [
@@ -330,15 +339,15 @@ describe.each(availableBackends())('Upstash protocol on the %s backend', (kind: 
         ['evalsha', sha1(unflagged), 1, a],
         ['get', a],
       ]);
-      expect(await scripts()).toEqual({ scripts: 7, globalLockScripts: 3 });
+      expect(await scripts()).toEqual({ scripts: 8, globalLockScripts: 4 });
       expect(
         await rest(ns, '/multi-exec', [
           ['evalsha', sha1(flagged), 1, a],
           ['get', a],
         ]),
       ).toEqual({ status: 200, body: [{ result: 6 }, { result: '6' }] });
-      expect(await scripts()).toEqual({ scripts: 8, globalLockScripts: 4 });
-      await rest(ns, '', ['del', a]);
+      expect(await scripts()).toEqual({ scripts: 9, globalLockScripts: 5 });
+      await rest(ns, '', ['del', a, `${ns}:s`]);
     });
   });
 
