@@ -121,7 +121,7 @@ export function taskListStatement(userId: string, query: TaskListFilter): SQL {
       sql`exists (select 1 from task_categories tc where tc.task_id = t.id and tc.category_id = ${query.category_id})`,
     );
   }
-  // A task's subtasks are few: tasks_parent_idx finds them, and the page is sorted after.
+  // Subtasks: tasks_parent_idx holds (parent_id, deleted_at) of every task that has a parent.
   if (query.parent_id) filters.push(sql`t.parent_id = ${query.parent_id}`);
   if (query.top_level === 'true') filters.push(sql`t.parent_id is null`);
   if (query.top_level === 'false') filters.push(sql`t.parent_id is not null`);
