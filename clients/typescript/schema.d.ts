@@ -344,13 +344,13 @@ export interface paths {
     };
     /**
      * List tasks
-     * @description Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page. Page by `page` (an offset) or by `cursor` (keyset: pass the previous `next_cursor`; stable while tasks are added or deleted, and as fast deep in the list as at its start). `q` searches title and description.
+     * @description Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page. Page by `page` (an offset) or by `cursor` (keyset: pass the previous `next_cursor`; stable while tasks are added or deleted, and as fast deep in the list as at its start). `q` searches title and description. `parent_id` lists the subtasks of a task, `top_level=true` the tasks that are no subtask.
      */
     get: operations['listTasks'];
     put?: never;
     /**
      * Create a task
-     * @description Priority defaults to medium and status to todo; due_date, when given, must be in the future.
+     * @description Priority defaults to medium and status to todo; due_date, when given, must be in the future. With `parent_id` it is a subtask of that task: the parent must be yours (403) and not deleted (404), and at most at level 3 (409: subtasks nest 4 levels deep); the parent gets a new version, since its `subtask_count` changes.
      */
     post: operations['createTask'];
     delete?: never;
@@ -412,14 +412,14 @@ export interface paths {
     post?: never;
     /**
      * Delete a task (to the trash)
-     * @description The task moves to the trash (see /api/v1/tasks/trash). With If-Match, only if it is still that version.
+     * @description The task moves to the trash (see /api/v1/tasks/trash) with its subtasks at every level, all with the same `deleted_at`. With If-Match, only if it is still that version. Its parent, if any, gets a new version (`subtask_count` changes).
      */
     delete: operations['deleteTask'];
     options?: never;
     head?: never;
     /**
      * Update a task
-     * @description Partial update. Send the version you read, either as `version` in the body (409 with `current_version` if the task changed since) or as its ETag in If-Match (412 if it changed). On success the version increments.
+     * @description Partial update. Send the version you read, either as `version` in the body (409 with `current_version` if the task changed since) or as its ETag in If-Match (412 if it changed). On success the version increments. Setting `status` to `done` also completes its subtasks at every level that are not done yet (each gets a new version). A task cannot move to another parent here.
      */
     patch: operations['updateTask'];
     trace?: never;
@@ -435,7 +435,7 @@ export interface paths {
     put?: never;
     /**
      * Restore a task from the trash
-     * @description The task comes back with a new version. A task not in the trash is returned unchanged. With If-Match (412) or a body `version` (409), only if it is still that version. 404 once purged.
+     * @description The task comes back with a new version, and so do its subtasks deleted with it (same `deleted_at`); all of them count toward the task limit (409 `LIMIT_REACHED`). A subtask whose parent is still in the trash is 409 `CONFLICT`: restore the parent first. A task not in the trash is returned unchanged. With If-Match (412) or a body `version` (409), only if it is still that version. 404 once purged. Its parent, if any, gets a new version.
      */
     post: operations['restoreTask'];
     delete?: never;
@@ -608,7 +608,7 @@ export interface components {
        * @example 01J9Z6W3Q4X5Y6Z7A8B9C0D1E2
        */
       request_id: string;
-      /** @description VALIDATION_FAILED: one entry per invalid field */
+      /** @description VALIDATION_FAILED: one entry per invalid field. Other codes may name the field they refuse (`parent_id` of a new subtask). */
       errors?: {
         /**
          * @description JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)
@@ -728,7 +728,7 @@ export interface components {
        * @example 01J9Z6W3Q4X5Y6Z7A8B9C0D1E2
        */
       request_id: string;
-      /** @description VALIDATION_FAILED: one entry per invalid field */
+      /** @description VALIDATION_FAILED: one entry per invalid field. Other codes may name the field they refuse (`parent_id` of a new subtask). */
       errors?: {
         /**
          * @description JSON Pointer to the invalid value, prefixed by where it was (body, query, params, header)
@@ -1009,6 +1009,12 @@ export interface components {
        * @description Its owner (you)
        */
       user_id: string;
+      /**
+       * Format: uuid
+       * @description The task this is a subtask of; null for a top-level task
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      parent_id: string | null;
       /** @description What is to be done */
       title: string;
       /** @description Details; null when none */
@@ -1052,6 +1058,12 @@ export interface components {
        * @description Increments on every change: send it back to update (optimistic locking)
        */
       version: number;
+      /**
+       * Format: int32
+       * @description How many of its direct subtasks are not in the trash. Creating, deleting or restoring a subtask changes it, so the task gets a new version then.
+       * @example 2
+       */
+      subtask_count: number;
       /** @description Its categories */
       categories: components['schemas']['CategoryRef'][];
     };
@@ -1112,6 +1124,12 @@ export interface components {
        * @enum {string}
        */
       priority?: 'low' | 'medium' | 'high' | 'urgent';
+      /**
+       * Format: uuid
+       * @description Makes it a subtask of this task: one of yours, not in the trash (403 for another user's, 404 for a missing or deleted one). At most 4 levels: a subtask of a level-4 task is 409. The parent gets a new version (its subtask_count changes). Set at creation only.
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      parent_id?: string | null;
     };
     TaskPage: {
       /** @description The tasks of this page */
@@ -2144,6 +2162,10 @@ export interface operations {
         due_to?: string;
         /** @description Only tasks with this category */
         category_id?: string;
+        /** @description Only the subtasks of this task (its direct children). Not with `top_level`. */
+        parent_id?: string;
+        /** @description `true`: only tasks that are no subtask (no parent); `false`: only subtasks. Not with `parent_id`. */
+        top_level?: 'true' | 'false';
         /** @description One of created_at, updated_at, due_date, priority, status, title; prefix - for descending; or relevance (best match first), which needs q. Default: relevance with q, -created_at without. */
         sort?:
           | '-created_at'
@@ -2240,6 +2262,7 @@ export interface operations {
       400: components['responses']['BadRequestRateLimited'];
       401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
       403: components['responses']['ForbiddenRateLimited'];
+      404: components['responses']['NotFoundRateLimited'];
       409: components['responses']['ConflictRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];

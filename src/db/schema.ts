@@ -67,6 +67,12 @@ export const tasks = pgTable(
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
+    /**
+     * The task this one is a subtask of (same user, at most MAX_TASK_DEPTH levels), set at creation
+     * only. A live task's parent is always live: deleting a task trashes its live subtree, a subtask
+     * of a task in the trash cannot be restored or created. Purging a task purges its subtree.
+     */
+    parentId: uuid().references((): AnyPgColumn => tasks.id, { onDelete: 'cascade' }),
     title: text().notNull(),
     description: text(),
     status: taskStatus().notNull().default('todo'),
@@ -134,6 +140,11 @@ export const tasks = pgTable(
     index('tasks_deleted_at_idx')
       .on(t.deletedAt)
       .where(sql`${t.deletedAt} is not null`),
+    // Subtasks: a task's live children (subtask_count, `parent_id=`), its subtree with one
+    // deleted_at (delete, restore), and the foreign key's cascade. Top-level tasks are not in it.
+    index('tasks_parent_idx')
+      .on(t.parentId, t.deletedAt)
+      .where(sql`${t.parentId} is not null`),
   ],
 );
 

@@ -8,12 +8,15 @@ export function isoTimestamp(column: SQL): SQL {
 }
 
 /**
- * A task as the API returns it, built by Postgres as JSON (categories included), so reading a
- * task with its categories stays one statement. `t` must be the alias of the tasks row.
+ * A task as the API returns it, built by Postgres as JSON (categories and the count of live
+ * subtasks included), so reading a task stays one statement. `t` must be the alias of the tasks
+ * row. Both subqueries read the statement's snapshot: a statement that changes links or subtasks
+ * and returns a task built here must add its own changes (assignCategory, restoreTask).
  */
 export const TASK_JSON = sql`json_build_object(
   'id', t.id,
   'user_id', t.user_id,
+  'parent_id', t.parent_id,
   'title', t.title,
   'description', t.description,
   'status', t.status,
@@ -23,6 +26,7 @@ export const TASK_JSON = sql`json_build_object(
   'updated_at', ${isoTimestamp(sql`t.updated_at`)},
   'deleted_at', ${isoTimestamp(sql`t.deleted_at`)},
   'version', t.version,
+  'subtask_count', (select count(*) from tasks sub where sub.parent_id = t.id and sub.deleted_at is null)::int,
   'categories', coalesce((
     select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color) order by lower(c.name), c.id)
       from task_categories tc join categories c on c.id = tc.category_id

@@ -33,6 +33,10 @@ export interface TaskListFilter {
   due_from?: string | undefined;
   due_to?: string | undefined;
   category_id?: string | undefined;
+  /** Only the direct subtasks of this task. */
+  parent_id?: string | undefined;
+  /** `true`: only tasks without a parent; `false`: only subtasks. */
+  top_level?: 'true' | 'false' | undefined;
 }
 
 /** What the statement returns: `last` is set only when at least one more task follows the page. */
@@ -117,6 +121,10 @@ export function taskListStatement(userId: string, query: TaskListFilter): SQL {
       sql`exists (select 1 from task_categories tc where tc.task_id = t.id and tc.category_id = ${query.category_id})`,
     );
   }
+  // Subtasks: tasks_parent_idx holds (parent_id, deleted_at) of every task that has a parent.
+  if (query.parent_id) filters.push(sql`t.parent_id = ${query.parent_id}`);
+  if (query.top_level === 'true') filters.push(sql`t.parent_id is null`);
+  if (query.top_level === 'false') filters.push(sql`t.parent_id is not null`);
   const where = sql.join(filters, sql` and `);
 
   // One row more than the page: if it comes back, another page follows.

@@ -42,7 +42,10 @@ export const ProblemSchema = z
       )
       .max(100)
       .optional()
-      .openapi({ description: 'VALIDATION_FAILED: one entry per invalid field' }),
+      .openapi({
+        description:
+          'VALIDATION_FAILED: one entry per invalid field. Other codes may name the field they refuse (`parent_id` of a new subtask).',
+      }),
     current_version: int32(1)
       .optional()
       .openapi({ description: 'CONFLICT on a stale update: the version to read and retry from' }),

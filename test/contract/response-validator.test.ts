@@ -12,6 +12,7 @@ const TASK_ID = '01a21ce1-50cf-7237-b8b8-bcd30d1af7d3';
 const task = {
   id: TASK_ID,
   user_id: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d4',
+  parent_id: null,
   title: 'Write the report',
   description: null,
   status: 'todo',
@@ -21,6 +22,7 @@ const task = {
   updated_at: '2026-11-27T12:00:00.000Z',
   deleted_at: null,
   version: 1,
+  subtask_count: 0,
   categories: [],
 };
 const problem = (status: number, code: string) => ({

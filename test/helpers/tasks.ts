@@ -5,6 +5,7 @@ import { json, type TestApp } from './test-app.ts';
 export interface TaskBody {
   id: string;
   user_id: string;
+  parent_id: string | null;
   title: string;
   description: string | null;
   status: string;
@@ -14,6 +15,7 @@ export interface TaskBody {
   updated_at: string;
   deleted_at: string | null;
   version: number;
+  subtask_count: number;
   categories: { id: string; name: string; color: string }[];
 }
 

@@ -831,6 +831,8 @@ describe('the API does what JSON.parse and the schema say, and stores exactly th
       due_from: fc.oneof(rfc3339ish, hostileString),
       due_to: fc.oneof(rfc3339ish, hostileString),
       category_id: fc.oneof(fc.uuid().map(String), fc.constant('REAL'), hostileString),
+      parent_id: fc.oneof(fc.uuid().map(String), fc.constant('REAL_TASK'), hostileString),
+      top_level: fc.oneof(fc.constantFrom('true', 'false', 'TRUE', '1', 'yes', ''), hostileString),
       q: fc.oneof(
         fc.constantFrom('report', '"exact phrase"', '-not or this', '!!!', '', ...OPERATOR_RUNS),
         hostileString,
@@ -848,8 +850,9 @@ describe('the API does what JSON.parse and the schema say, and stores exactly th
     const pair = fc.constantFrom(...Object.keys(values)).chain((key) => fc.tuple(fc.constant(key), values[key]!));
     await fc.assert(
       fc.asyncProperty(fc.array(pair, { maxLength: 5 }), async (pairs) => {
-        const { ids } = pairs.some(([, v]) => v === 'REAL') ? await realIds(user) : NO_IDS;
-        const params = new URLSearchParams(pairs.map(([k, v]) => [k, v === 'REAL' ? ids.cat_id! : v]));
+        const { ids } = pairs.some(([, v]) => v === 'REAL' || v === 'REAL_TASK') ? await realIds(user) : NO_IDS;
+        const real = (v: string) => (v === 'REAL' ? ids.cat_id! : v === 'REAL_TASK' ? ids.task_id! : v);
+        const params = new URLSearchParams(pairs.map(([k, v]) => [k, real(v)]));
         const path = `/api/v1/tasks?${params.toString()}`;
         const [answer, problem] = await probe(list, path, { headers: { authorization: `Bearer ${user.accessToken}` } });
         // What the validator sees: one string per key, an array for a repeated key (hono's queries()).

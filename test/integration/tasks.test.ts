@@ -27,6 +27,7 @@ describe('POST /api/v1/tasks', () => {
     expect(task).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
       user_id: ann.userId,
+      parent_id: null,
       title: 'Buy milk',
       description: null,
       status: 'todo',
@@ -36,6 +37,7 @@ describe('POST /api/v1/tasks', () => {
       updated_at: task.created_at,
       deleted_at: null,
       version: 1,
+      subtask_count: 0,
       categories: [],
     });
     const [row] = await app.sql`select user_id, title, status, priority, version from tasks where id = ${task.id}`;

@@ -46,7 +46,10 @@ export const createTask = gatedRoute(retryableWrite, {
   method: 'post',
   path: '/api/v1/tasks',
   summary: 'Create a task',
-  description: 'Priority defaults to medium and status to todo; due_date, when given, must be in the future.',
+  description:
+    'Priority defaults to medium and status to todo; due_date, when given, must be in the future. With `parent_id` ' +
+    'it is a subtask of that task: the parent must be yours (403) and not deleted (404), and at most at level 3 ' +
+    '(409: subtasks nest 4 levels deep); the parent gets a new version, since its `subtask_count` changes.',
   request: { body: jsonBody(CreateTaskSchema) },
   responses: {
     201: {
@@ -54,7 +57,7 @@ export const createTask = gatedRoute(retryableWrite, {
       headers: { Location: headerRef('Location'), ...etagHeader, ...replayedHeader },
       content: json(TaskSchema),
     },
-    ...errorResponses(400, 403, 409),
+    ...errorResponses(400, 403, 404, 409),
   },
 });
 
@@ -67,7 +70,8 @@ export const listTasks = gatedRoute(cachedRead(listCacheKey), {
   description:
     'Filters combine with AND. Soft-deleted tasks never appear. `total` counts every match, not just the page. ' +
     'Page by `page` (an offset) or by `cursor` (keyset: pass the previous `next_cursor`; stable while tasks are ' +
-    'added or deleted, and as fast deep in the list as at its start). `q` searches title and description.',
+    'added or deleted, and as fast deep in the list as at its start). `q` searches title and description. ' +
+    '`parent_id` lists the subtasks of a task, `top_level=true` the tasks that are no subtask.',
   request: { query: ListTasksQuerySchema, headers: conditionalRead },
   responses: {
     200: { description: 'A page of tasks', headers: { ...cacheHeader, ...etagHeader }, content: json(TaskPageSchema) },
@@ -127,7 +131,7 @@ export const updateTask = gatedRoute(retryableWrite, {
   path: '/api/v1/tasks/{task_id}',
   summary: 'Update a task',
   description:
-    'Partial update. Send the version you read, either as `version` in the body (409 with `current_version` if the task changed since) or as its ETag in If-Match (412 if it changed). On success the version increments.',
+    'Partial update. Send the version you read, either as `version` in the body (409 with `current_version` if the task changed since) or as its ETag in If-Match (412 if it changed). On success the version increments. Setting `status` to `done` also completes its subtasks at every level that are not done yet (each gets a new version). A task cannot move to another parent here.',
   request: { params: TaskIdParamSchema, headers: conditionalWrite, body: jsonBody(UpdateTaskSchema) },
   responses: {
     200: { description: 'The updated task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
@@ -142,7 +146,7 @@ export const deleteTask = gatedRoute(write, {
   path: '/api/v1/tasks/{task_id}',
   summary: 'Delete a task (to the trash)',
   description:
-    'The task moves to the trash (see /api/v1/tasks/trash). With If-Match, only if it is still that version.',
+    'The task moves to the trash (see /api/v1/tasks/trash) with its subtasks at every level, all with the same `deleted_at`. With If-Match, only if it is still that version. Its parent, if any, gets a new version (`subtask_count` changes).',
   request: { params: TaskIdParamSchema, headers: conditionalWrite },
   responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 403, 404, 409, 412) },
 });
@@ -154,7 +158,7 @@ export const restoreTask = gatedRoute(retryableWrite, {
   path: '/api/v1/tasks/{task_id}/restore',
   summary: 'Restore a task from the trash',
   description:
-    'The task comes back with a new version. A task not in the trash is returned unchanged. With If-Match (412) or a body `version` (409), only if it is still that version. 404 once purged.',
+    'The task comes back with a new version, and so do its subtasks deleted with it (same `deleted_at`); all of them count toward the task limit (409 `LIMIT_REACHED`). A subtask whose parent is still in the trash is 409 `CONFLICT`: restore the parent first. A task not in the trash is returned unchanged. With If-Match (412) or a body `version` (409), only if it is still that version. 404 once purged. Its parent, if any, gets a new version.',
   request: {
     params: TaskIdParamSchema,
     headers: conditionalWrite,

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
-import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
+import { MAX_CATEGORIES_PER_USER, MAX_LIVE_TASKS_PER_USER, MAX_TASK_DEPTH } from '../../lib/limits.ts';
 import { taskPriority, taskStatus } from '../../db/schema.ts';
 
 export const TASK_STATUSES = taskStatus.enumValues;
@@ -25,6 +25,9 @@ export const SEARCH_MAX_LENGTH = 200;
 
 const id = uuid().openapi({ examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'] });
 
+/** What z.uuid() accepts (RFC 9562 versions 1-8, nil and max), stated in the document. */
+const UUID_PATTERN = z.regexes.uuid().source;
+
 export const TaskIdParamSchema = z.object({
   task_id: id.openapi({ param: { name: 'task_id', in: 'path' }, description: 'The task id' }),
 });
@@ -39,6 +42,17 @@ export const CreateTaskSchema = z
     description: text(0, 2000).nullable().optional().openapi({ description: 'Details, if any' }),
     due_date: storableTimestamp().nullable().optional().openapi({ description: 'Must be in the future' }),
     priority: z.enum(TASK_PRIORITIES).default('medium').openapi({ description: 'How urgent it is' }),
+    parent_id: uuid()
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          `Makes it a subtask of this task: one of yours, not in the trash (403 for another user's, 404 for a ` +
+          `missing or deleted one). At most ${MAX_TASK_DEPTH} levels: a subtask of a level-${MAX_TASK_DEPTH} task is ` +
+          `409. The parent gets a new version (its subtask_count changes). Set at creation only.`,
+        pattern: UUID_PATTERN,
+        examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+      }),
   })
   .openapi('CreateTaskRequest');
 
@@ -101,6 +115,20 @@ export const ListTasksQuerySchema = z
     due_from: storableTimestamp().optional().openapi({ description: 'Only tasks due at or after this instant' }),
     due_to: storableTimestamp().optional().openapi({ description: 'Only tasks due at or before this instant' }),
     category_id: uuid().optional().openapi({ description: 'Only tasks with this category' }),
+    parent_id: uuid()
+      .optional()
+      .openapi({
+        description: 'Only the subtasks of this task (its direct children). Not with `top_level`.',
+        examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+      }),
+    top_level: z
+      .enum(['true', 'false'])
+      .optional()
+      .openapi({
+        description:
+          '`true`: only tasks that are no subtask (no parent); `false`: only subtasks. Not with `parent_id`.',
+        examples: ['true'],
+      }),
     sort: z
       .enum(SORTS)
       .optional()
@@ -119,6 +147,10 @@ export const ListTasksQuerySchema = z
   .refine((q) => q.sort !== RELEVANCE || q.q !== undefined, {
     message: 'sort=relevance needs q',
     path: ['sort'],
+  })
+  .refine((q) => q.parent_id === undefined || q.top_level === undefined, {
+    message: 'parent_id and top_level cannot be combined: the subtasks of a task are never top-level',
+    path: ['top_level'],
   });
 
 export const CategoryRefSchema = z
@@ -133,6 +165,12 @@ export const TaskSchema = z
   .object({
     id: uuid().openapi({ description: 'The task id' }),
     user_id: uuid().openapi({ description: 'Its owner (you)' }),
+    parent_id: uuid()
+      .nullable()
+      .openapi({
+        description: 'The task this is a subtask of; null for a top-level task',
+        examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+      }),
     title: z.string().max(200).openapi({ description: 'What is to be done' }),
     description: z.string().max(2000).nullable().openapi({ description: 'Details; null when none' }),
     status: z.enum(TASK_STATUSES).openapi({ description: 'Where it stands' }),
@@ -143,6 +181,12 @@ export const TaskSchema = z
     deleted_at: timestamp().nullable().openapi({ description: 'When it went to the trash; null when it is not there' }),
     version: int32(1).openapi({
       description: 'Increments on every change: send it back to update (optimistic locking)',
+    }),
+    subtask_count: int32(0, MAX_LIVE_TASKS_PER_USER).openapi({
+      description:
+        'How many of its direct subtasks are not in the trash. Creating, deleting or restoring a subtask changes ' +
+        'it, so the task gets a new version then.',
+      examples: [2],
     }),
     categories: z.array(CategoryRefSchema).max(MAX_CATEGORIES_PER_USER).openapi({ description: 'Its categories' }),
   })

@@ -6,7 +6,7 @@ import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
 import { staleVersion, type VersionCheck } from '../../lib/etag.ts';
-import { MAX_LIVE_TASKS_PER_USER } from '../../lib/limits.ts';
+import { MAX_LIVE_TASKS_PER_USER, MAX_TASK_DEPTH } from '../../lib/limits.ts';
 import { checkOwner, notFound } from '../../lib/ownership.ts';
 import { decodeListCursor, encodeListCursor } from './tasks.cursor.ts';
 import { RELEVANCE, type ListTasksQuery, type TaskJson, type TaskPageSchema } from './tasks.schemas.ts';
@@ -57,6 +57,51 @@ function assertFuture(dueDate: string | null | undefined, now: Date): void {
   }
 }
 
+/** What a create statement found of the parent it was asked for. */
+type ParentFound = {
+  parent_owner: string | null;
+  parent_in_trash: boolean | null;
+  /** The parent's level: 1 for a top-level task, counting the ancestors above it. */
+  parent_level: number | null;
+};
+
+const PARENT_POINTER = '/body/parent_id';
+
+/**
+ * Why a subtask cannot go under the parent asked for, in the contract's words: 404 for a parent
+ * that does not exist or is deleted (trash included, as on every route), 403 for another user's,
+ * 409 when the parent is already at the deepest level. Each names the field.
+ */
+function refuseParent(found: ParentFound | undefined, userId: string): void {
+  const owner = found?.parent_owner;
+  if (!owner || (owner !== userId && found.parent_in_trash)) {
+    throw new AppError('NOT_FOUND', 'No such parent task.', {
+      errors: [{ pointer: PARENT_POINTER, message: 'No such task' }],
+    });
+  }
+  if (owner !== userId) {
+    throw new AppError('FORBIDDEN', 'The parent task belongs to another user.', {
+      errors: [{ pointer: PARENT_POINTER, message: 'A task of another user' }],
+    });
+  }
+  if (found.parent_in_trash) {
+    throw new AppError('NOT_FOUND', 'The parent task is in the trash: restore it first.', {
+      errors: [{ pointer: PARENT_POINTER, message: 'This task is in the trash' }],
+    });
+  }
+  if ((found.parent_level ?? 0) >= MAX_TASK_DEPTH) {
+    throw new AppError(
+      'CONFLICT',
+      `Subtasks nest at most ${MAX_TASK_DEPTH} levels deep, and the parent task is at level ${found.parent_level}.`,
+      { errors: [{ pointer: PARENT_POINTER, message: `At level ${found.parent_level}: it cannot have subtasks` }] },
+    );
+  }
+}
+
+/**
+ * A new task, top-level or a subtask of `parent_id`. A subtask changes its parent (its
+ * subtask_count), so the parent gets a new version and the same change number, in the same statement.
+ */
 export async function createTask(
   deps: Deps,
   userId: string,
@@ -65,34 +110,67 @@ export async function createTask(
     description?: string | null | undefined;
     due_date?: string | null | undefined;
     priority: string;
+    parent_id?: string | null | undefined;
   },
 ): Promise<TaskJson> {
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
+  const parentId = input.parent_id ?? null;
+  // The parent is read by this statement, after the lock: a parent deleted by a request that held
+  // the lock before is seen in the trash. Its level counts the ancestors above it (UNION ends the
+  // walk even on a cycle, which no write can make: a parent is set once, to an older task).
+  const parentCtes =
+    parentId === null
+      ? sql`parent as (select null::uuid as user_id, null::boolean as in_trash, null::int as level where false),`
+      : sql`ancestors(id, parent_id) as (
+          select id, parent_id from tasks where id = ${parentId}
+          union
+          select a.id, a.parent_id from tasks a join ancestors d on a.id = d.parent_id
+        ),
+        parent as (
+          select user_id, deleted_at is not null as in_trash, (select count(*) from ancestors)::int as level
+            from tasks where id = ${parentId}
+        ),`;
+  const parentHolds =
+    parentId === null
+      ? sql`true`
+      : sql`exists (select 1 from parent where user_id = ${userId} and not in_trash and level < ${MAX_TASK_DEPTH})`;
   // The cap's count must see every create committed before this one: the user's row lock is taken
   // by a statement of its own, so the count that follows (a new snapshot) comes after it.
-  const [, result] = await deps.db.batch([
-    lockUser(deps, userId),
-    deps.db.execute<{ task: TaskJson | null }>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+  const [, result] = await movingVersions(
+    deps.db.batch([
+      lockUser(deps, userId),
+      deps.db.execute<ParentFound & { task: TaskJson | null }>(sql`
+    with recursive seq as (${nextChangeSeq(userId)}),
+    ${parentCtes}
     inserted as (
-      insert into tasks (id, user_id, title, description, priority, due_date, created_at, updated_at, change_seq)
-      select ${deps.ids.uuid()}, ${userId}, ${input.title}, ${input.description ?? null}, ${input.priority}::task_priority,
+      insert into tasks (id, user_id, parent_id, title, description, priority, due_date, created_at, updated_at, change_seq)
+      select ${deps.ids.uuid()}, ${userId}, ${parentId}::uuid, ${input.title}, ${input.description ?? null}, ${input.priority}::task_priority,
              ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
-       where (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
+       where ${parentHolds}
+         and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       returning *
     ),
+    parent_bumped as (
+      update tasks p set version = p.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+       where p.id = (select parent_id from inserted) and p.user_id = ${userId} and p.deleted_at is null
+         and (select seq from seq) > 0
+    ),
     committed as (${commitChangeSeq(userId, 'inserted')})
-    select (select ${TASK_JSON} from inserted t) as task`),
-  ]);
-  const task = result.rows[0]?.task;
+    select (select user_id from parent) as parent_owner, (select in_trash from parent) as parent_in_trash,
+           (select level from parent) as parent_level, (select ${TASK_JSON} from inserted t) as task`),
+    ]),
+  );
+  const row = result.rows[0];
+  if (parentId !== null) refuseParent(row, userId);
+  const task = row?.task;
   if (!task) {
     throw new AppError(
       'LIMIT_REACHED',
       `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some first.`,
     );
   }
-  // Created this instant, so no category yet: the JSON built from the inserted row is complete.
+  // Created this instant, so no category and no subtask yet: the JSON built from the inserted row is complete.
   return task;
 }
 
@@ -163,7 +241,9 @@ export interface TaskChanges {
 /**
  * Optimistic locking: the update applies only if the version is the expected one, then increments
  * it. N concurrent PATCHes with the same version: the row lock serialises them and exactly one
- * matches.
+ * matches. Setting status `done` completes the task's open live descendants too, each with a new
+ * version and the same change number; that statement comes after the user's row lock, in a batch
+ * of its own (one round trip), so it sees every subtask created before it.
  */
 export async function updateTask(
   deps: Deps,
@@ -180,14 +260,25 @@ export async function updateTask(
   if (changes.due_date !== undefined) sets.push(sql`due_date = ${changes.due_date}::timestamptz`);
   if (changes.priority !== undefined) sets.push(sql`priority = ${changes.priority}::task_priority`);
   if (changes.status !== undefined) sets.push(sql`status = ${changes.status}::task_status`);
+  const completing = changes.status === 'done';
 
-  const result = await movingVersions(
-    deps.db.execute<{
-      owner: string | null;
-      current_version: number | null;
-      task: TaskJson | null;
-    }>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+  // A live task's subtasks that are live form its whole live subtree (a live task's parent is live).
+  const completeDescendants = completing
+    ? sql`descendants(id) as (
+        select id from tasks where parent_id = ${taskId} and user_id = ${userId} and deleted_at is null
+        union
+        select c.id from tasks c join descendants d on c.parent_id = d.id where c.user_id = ${userId} and c.deleted_at is null
+      ),
+      completed as (
+        update tasks c set status = 'done', version = c.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+         where c.id in (select id from descendants) and c.user_id = ${userId} and c.deleted_at is null
+           and c.status <> 'done' and exists (select 1 from updated) and (select seq from seq) > 0
+      ),`
+    : sql``;
+
+  type Outcome = { owner: string | null; current_version: number | null; task: TaskJson | null };
+  const statement = deps.db.execute<Outcome>(sql`
+    with recursive seq as (${nextChangeSeq(userId)}),
     -- Whose task it is, read without a lock: another user's row is never locked by this caller.
     owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     -- FOR UPDATE, on the caller's own row only: after waiting on a concurrent writer, this reads the
@@ -203,10 +294,13 @@ export async function updateTask(
          and (select seq from seq) > 0
       returning t.*
     ),
+    ${completeDescendants}
     committed as (${commitChangeSeq(userId, 'updated')})
     select (select user_id from owner) as owner,
            (select version from target) as current_version,
-           (select ${TASK_JSON} from updated t) as task`),
+           (select ${TASK_JSON} from updated t) as task`);
+  const result = await movingVersions(
+    completing ? deps.db.batch([lockUser(deps, userId), statement]).then(([, r]) => r) : statement,
   );
   const row = result.rows[0];
   checkOwner(row?.owner, userId, 'task');
@@ -215,7 +309,12 @@ export async function updateTask(
   return row.task;
 }
 
-/** Moves a task to the trash; with an If-Match, only if it is still the version the client read. */
+/**
+ * Moves a task to the trash with its whole live subtree: every row gets the same deleted_at (what a
+ * restore brings back together), a new version and the change number. With an If-Match, only if
+ * the task is still the version the client read. A live parent loses a subtask: it gets a new
+ * version too. After the user's row lock, so the subtree read includes every subtask created before.
+ */
 export async function deleteTask(
   deps: Deps,
   userId: string,
@@ -223,24 +322,38 @@ export async function deleteTask(
   check: VersionCheck | undefined,
 ): Promise<void> {
   const now = deps.clock.now();
-  const result = await movingVersions(
-    deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+  const [, result] = await movingVersions(
+    deps.db.batch([
+      lockUser(deps, userId),
+      deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
+    with recursive seq as (${nextChangeSeq(userId)}),
     owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     target as (
-      select version from tasks
+      select version, parent_id from tasks
        where id = ${taskId} and user_id = ${userId} and deleted_at is null and (select seq from seq) > 0
       for update
     ),
+    subtree(id) as (
+      select id from tasks
+       where id = ${taskId} and user_id = ${userId} and deleted_at is null and ${versionMatches(sql`version`, check)}
+      union
+      select c.id from tasks c join subtree s on c.parent_id = s.id where c.user_id = ${userId} and c.deleted_at is null
+    ),
     deleted as (
       update tasks t set deleted_at = ${now}, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
-       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(sql`t.version`, check)}
+       where t.id in (select id from subtree) and t.user_id = ${userId} and t.deleted_at is null
          and (select seq from seq) > 0
       returning t.id
     ),
+    parent_bumped as (
+      update tasks p set version = p.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+       where p.id = (select parent_id from target) and p.user_id = ${userId} and p.deleted_at is null
+         and exists (select 1 from deleted where id = ${taskId}) and (select seq from seq) > 0
+    ),
     committed as (${commitChangeSeq(userId, 'deleted')})
     select (select user_id from owner) as owner, (select version from target) as current_version,
-           (select count(*) from deleted)::int as deleted`),
+           (select count(*) from deleted where id = ${taskId})::int as deleted`),
+    ]),
   );
   const row = result.rows[0];
   checkOwner(row?.owner, userId, 'task');
@@ -251,8 +364,11 @@ export async function deleteTask(
 }
 
 /**
- * Takes a task out of the trash. Restoring a task that is not in the trash changes nothing and
- * answers with it (a retried restore succeeds); a purged task is gone (404).
+ * Takes a task out of the trash, with what was deleted with it: the rows of its subtree that carry
+ * the same deleted_at. All of them count toward the cap. A subtask whose parent is in the trash
+ * cannot come back alone (409: restore the parent first), so a live task's parent is always live.
+ * A live parent gains a subtask: it gets a new version. Restoring a task that is not in the trash
+ * changes nothing and answers with it (a retried restore succeeds); a purged task is gone (404).
  */
 export async function restoreTask(
   deps: Deps,
@@ -270,40 +386,67 @@ export async function restoreTask(
         current_version: number | null;
         in_trash: boolean | null;
         version_holds: boolean | null;
+        parent_in_trash: boolean | null;
         task: TaskJson | null;
+        restored_subtasks: number;
         current: TaskJson | null;
       }>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+    with recursive seq as (${nextChangeSeq(userId)}),
     owner as (select user_id from tasks where id = ${taskId}),
     target as (
-      select version, deleted_at is not null as in_trash from tasks
+      select version, parent_id, deleted_at, deleted_at is not null as in_trash from tasks
        where id = ${taskId} and user_id = ${userId} and (select seq from seq) > 0
       for update
     ),
+    parent as (select deleted_at is not null as in_trash from tasks where id = (select parent_id from target)),
+    subtree(id) as (
+      select id from tasks
+       where id = ${taskId} and user_id = ${userId} and deleted_at is not null and ${versionMatches(sql`version`, check)}
+         and not coalesce((select in_trash from parent), false)
+      union
+      select c.id from tasks c join subtree s on c.parent_id = s.id
+       where c.user_id = ${userId} and c.deleted_at = (select deleted_at from target)
+    ),
     restored as (
       update tasks t set deleted_at = null, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
-       where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is not null and ${versionMatches(sql`t.version`, check)}
+       where t.id in (select id from subtree) and t.user_id = ${userId} and t.deleted_at is not null
          and (select seq from seq) > 0
-         and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
+         and (select count(*) from tasks where user_id = ${userId} and deleted_at is null)
+             + (select count(*) from subtree) <= ${MAX_LIVE_TASKS_PER_USER}
       returning t.*
+    ),
+    parent_bumped as (
+      update tasks p set version = p.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
+       where p.id = (select parent_id from target) and p.user_id = ${userId} and p.deleted_at is null
+         and exists (select 1 from restored where id = ${taskId}) and (select seq from seq) > 0
     ),
     committed as (${commitChangeSeq(userId, 'restored')})
     select (select user_id from owner) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
            (select ${versionMatches(sql`t.version`, check)} from target t) as version_holds,
-           (select ${TASK_JSON} from restored t) as task,
+           (select in_trash from parent) as parent_in_trash,
+           (select ${TASK_JSON} from restored t where t.id = ${taskId}) as task,
+           (select count(*) from restored where parent_id = ${taskId})::int as restored_subtasks,
            (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`),
     ]),
   );
   const row = result.rows[0];
   checkOwner(row?.owner, userId, 'task');
-  if (row?.task) return row.task;
+  // Built from the statement's snapshot, where its subtasks were still in the trash.
+  if (row?.task) return { ...row.task, subtask_count: row.task.subtask_count + row.restored_subtasks };
   if (row?.version_holds === false) throw staleVersion('task', check, row.current_version);
   if (row?.in_trash === false && row.current) return row.current;
+  if (row?.parent_in_trash) {
+    throw new AppError(
+      'CONFLICT',
+      'Its parent task is in the trash: restore its parent first (that brings back what was deleted with it).',
+    );
+  }
   throw new AppError(
     'LIMIT_REACHED',
-    `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some before restoring this one.`,
+    `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some before restoring this one ` +
+      '(the subtasks deleted with it come back with it and count too).',
   );
 }
 
@@ -327,17 +470,26 @@ export async function listTrash(
 }
 
 /**
- * Permanently deletes tasks that have been in the trash longer than the retention period, and
- * link tombstones as old, and records per user the newest change number whose tombstone went, so
- * a client whose cursor is older syncs from scratch (410) instead of keeping a ghost.
+ * Permanently deletes tasks that have been in the trash longer than the retention period, with
+ * their subtrees (a live task's parent is live, so a purged task's subtasks are in the trash; the
+ * foreign key would cascade to them anyway), and link tombstones as old, and records per user the
+ * newest change number whose tombstone went, so a client whose cursor is older syncs from scratch
+ * (410) instead of keeping a ghost. The subtasks count even when deleted later than their parent
+ * (another Worker's clock), so the record never misses a tombstone the cascade removed.
  * Two statements in one transaction, the sync-state rows locked first like every task write.
  */
 export async function purgeTrash(deps: Deps, retentionDays: number): Promise<{ tasks: number; links: number }> {
   const cutoff = new Date(deps.clock.now().getTime() - retentionDays * 86_400_000);
   const [, purged] = await deps.sql.transaction((tx) => [
     tx`
-      with expired as (
-        select user_id, max(change_seq) as seq from tasks where deleted_at < ${cutoff} group by user_id
+      with recursive gone(id) as (
+        -- UNION ends the walk even on a cycle, which no write can make.
+        select id from tasks where deleted_at < ${cutoff}
+        union
+        select c.id from tasks c join gone g on c.parent_id = g.id
+      ),
+      expired as (
+        select user_id, max(change_seq) as seq from tasks where id in (select id from gone) group by user_id
         union all
         select user_id, max(change_seq) from task_link_removals where removed_at < ${cutoff} group by user_id
       ),
@@ -346,7 +498,12 @@ export async function purgeTrash(deps: Deps, retentionDays: number): Promise<{ t
       select user_id, seq from per_user
       on conflict (user_id) do update set purged_seq = greatest(s.purged_seq, excluded.purged_seq)`,
     tx`
-      with tasks_gone as (delete from tasks where deleted_at < ${cutoff} returning id),
+      with recursive gone(id) as (
+        select id from tasks where deleted_at < ${cutoff}
+        union
+        select c.id from tasks c join gone g on c.parent_id = g.id
+      ),
+      tasks_gone as (delete from tasks where id in (select id from gone) returning id),
       links_gone as (delete from task_link_removals where removed_at < ${cutoff} returning task_id)
       select (select count(*) from tasks_gone)::int as tasks, (select count(*) from links_gone)::int as links`,
   ]);
