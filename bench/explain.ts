@@ -49,6 +49,18 @@ select gen_random_uuid(), u.id, 'Category ' || c, '#6B7280', now()
 insert into task_categories (task_id, category_id, created_at)
 select t.id, (select c.id from categories c where c.user_id = t.user_id order by c.name limit 1 offset (abs(hashtext(t.id::text)) % 10)), now()
   from tasks t where abs(hashtext(t.id::text)) % 3 = 0;
+
+-- Subtasks: the heaviest user's live tasks in groups of ten, the first of each the parent of the
+-- other nine (about 950 parents, 8,550 subtasks).
+with heavy as (
+  select id, row_number() over (order by created_at, id) as n
+    from tasks
+   where deleted_at is null
+     and user_id = (select user_id from tasks group by user_id order by count(*) desc limit 1)
+)
+update tasks t set parent_id = p.id
+  from heavy c join heavy p on p.n = c.n - (c.n - 1) % 10
+ where t.id = c.id and c.n <> p.n;
 `;
 
 const database = `edgetask_explain_${Date.now().toString(36)}`;
@@ -87,6 +99,13 @@ try {
     await pool.query<{ id: string }>(`select id from tasks where user_id = $1 and deleted_at is null limit 1`, [heavy])
   ).rows[0]!.id;
 
+  const parent = (
+    await pool.query<{ id: string }>(
+      `select parent_id as id from tasks where user_id = $1 and parent_id is not null limit 1`,
+      [heavy],
+    )
+  ).rows[0]!.id;
+
   const base: TaskListFilter = { page: 1, limit: 20, sort: '-created_at' };
   const soon = new Date(Date.now() + 7 * 86_400_000).toISOString();
   const cases: [string, string, TaskListFilter][] = [
@@ -102,6 +121,8 @@ try {
     ['list, category filter', heavy, { ...base, category_id: category }],
     ['list, sort title, page 50', heavy, { ...base, sort: 'title', page: 50 }],
     ['list, sort -updated_at, limit 100', heavy, { ...base, sort: '-updated_at', limit: 100 }],
+    ['list, subtasks of one task (parent_id)', heavy, { ...base, parent_id: parent }],
+    ['list, top level only (top_level=true)', heavy, { ...base, top_level: 'true' }],
   ];
   const dialect = new PgDialect();
 
