@@ -265,15 +265,13 @@ interface Rewritten {
  * EVALSHA, SCRIPT LOAD and SCRIPT EXISTS keep working with the client's shas. The cleaned script
  * enforces what Upstash enforces for the flag (KEY_LOCKING_PRELUDE), on both backends.
  *
- * It also tells, per sha, whether a script carries the flag, so that a request can count the
+ * A sha it has a cleaned script for is a flagged script, so a request can count the
  * scripts Upstash would run under its global lock: those without the flag, and every script in a
  * MULTI/EXEC transaction.
  */
 export class ScriptRewriter {
   readonly #cleanShaByOriginal = new Map<string, string>();
   readonly #originalShaByClean = new Map<string, string>();
-  /** By the sha the client uses: true for a script with allow-key-locking. */
-  readonly #flaggedBySha = new Map<string, boolean>();
 
   /** Runs commands with their scripts rewritten, and the replies mapped back; counts scripts in `tally`. */
   async run(
@@ -305,7 +303,6 @@ export class ScriptRewriter {
 
     if (name === 'eval' || name === 'eval_ro') {
       const clean = this.#clean(second);
-      if (!clean) this.#flaggedBySha.set(sha1(second), false);
       return clean
         ? { command: [command[0]!, clean, ...command.slice(2)], script: 'flagged' }
         : { command, script: 'unflagged' };
@@ -313,9 +310,10 @@ export class ScriptRewriter {
     if (name === 'evalsha' || name === 'evalsha_ro') {
       const sha = Buffer.from(second).toString('latin1').toLowerCase();
       const cleanSha = this.#cleanShaByOriginal.get(sha);
-      // A sha never seen here can only be an unflagged script: Redis never accepted a flagged one
-      // under its own sha. (A redis-server kept between stand-in runs may know scripts we do not.)
-      const script = this.#flaggedBySha.get(sha) === true ? 'flagged' : 'unflagged';
+      // A flagged script is one #clean rewrote; a sha it never saw can only be an unflagged script,
+      // since Redis never accepted a flagged one under its own sha. (A redis-server kept between
+      // stand-in runs may know scripts we do not.)
+      const script = cleanSha ? 'flagged' : 'unflagged';
       return cleanSha
         ? { command: [command[0]!, encoder.encode(cleanSha), ...command.slice(2)], script }
         : { command, script };
@@ -325,10 +323,7 @@ export class ScriptRewriter {
       if (sub === 'load' && command[2]) {
         const original = sha1(command[2]);
         const clean = this.#clean(command[2]);
-        if (!clean) {
-          this.#flaggedBySha.set(original, false);
-          return { command };
-        }
+        if (!clean) return { command };
         // Redis answers the sha of what it loaded; the client expects the sha of what it sent.
         return {
           command: [command[0]!, second, clean],
@@ -371,7 +366,6 @@ export class ScriptRewriter {
     const cleanSha = sha1(cleaned);
     this.#cleanShaByOriginal.set(originalSha, cleanSha);
     this.#originalShaByClean.set(cleanSha, originalSha);
-    this.#flaggedBySha.set(originalSha, true);
     return cleaned;
   }
 
