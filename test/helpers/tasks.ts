@@ -19,6 +19,15 @@ export interface TaskBody {
   categories: { id: string; name: string; color: string }[];
 }
 
+/** A page of GET /api/v1/tasks: by offset (`page`) or by cursor (`page` null). */
+export interface TaskPage {
+  items: TaskBody[];
+  total: number;
+  page: number | null;
+  limit: number;
+  next_cursor: string | null;
+}
+
 export interface Problem {
   code: string;
   status: number;

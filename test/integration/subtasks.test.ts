@@ -2,7 +2,7 @@ import { createScheduledController } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index.ts';
 import { appWithTwoUsers, bearer, register, type Registered } from '../helpers/auth.ts';
-import { as, createTask, type Problem, type TaskBody } from '../helpers/tasks.ts';
+import { as, createTask, type Problem, type TaskBody, type TaskPage } from '../helpers/tasks.ts';
 import type { TestApp } from '../helpers/test-app.ts';
 
 /** Issue 15, step 1: subtasks (parent_id, subtask_count, the subtree in the trash, completion). */
@@ -14,14 +14,6 @@ let bob: Registered;
 beforeAll(async () => {
   ({ app, ann, bob } = await appWithTwoUsers());
 });
-
-interface Page {
-  items: TaskBody[];
-  total: number;
-  page: number | null;
-  limit: number;
-  next_cursor: string | null;
-}
 
 type Change =
   | { type: 'task'; task: TaskBody }
@@ -220,7 +212,7 @@ describe('deleting and restoring a subtree', () => {
     expect(shown.get(t.grandchild.id)).toMatchObject({ parent_id: t.child.id, subtask_count: 0 });
     expect(shown.get(t.child.id)).toMatchObject({ parent_id: t.parent.id });
     expect(shown.get(t.parent.id)).toMatchObject({ parent_id: t.root.id });
-    const live = await (await api.get('/api/v1/tasks')).json<Page>();
+    const live = await (await api.get('/api/v1/tasks')).json<TaskPage>();
     expect(live.items.map((task) => task.id)).toEqual([t.root.id]);
   });
 
@@ -374,7 +366,7 @@ describe('listing by parent', () => {
     const list = async (query: string) => {
       const res = await api.get(`/api/v1/tasks?${query}`);
       expect(res.status, await res.clone().text()).toBe(200);
-      return res.json<Page>();
+      return res.json<TaskPage>();
     };
     const direct = await list(`parent_id=${root.id}&sort=title`);
     expect(direct.items.map((t) => t.title)).toEqual(['Alpha step', 'Bravo step', 'Charlie step']);
@@ -391,7 +383,7 @@ describe('listing by parent', () => {
     const walked: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page = await list(`parent_id=${root.id}&sort=-title&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: TaskPage = await list(`parent_id=${root.id}&sort=-title&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.total).toBe(3);
       walked.push(...page.items.map((t) => t.title));
       cursor = page.next_cursor;
@@ -417,7 +409,7 @@ describe('listing by parent', () => {
     await createTask(app, bob.accessToken, { title: 'Bob’s child', parent_id: bobs.id });
     const res = await as(app, ann.accessToken).get(`/api/v1/tasks?parent_id=${bobs.id}`);
     expect(res.status).toBe(200);
-    expect((await res.json<Page>()).total).toBe(0);
+    expect((await res.json<TaskPage>()).total).toBe(0);
   });
 });
 

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { register, type Registered } from '../helpers/auth.ts';
-import { as, createCategory, createTask, inDays, type Problem, type TaskBody } from '../helpers/tasks.ts';
+import {
+  as,
+  createCategory,
+  createTask,
+  inDays,
+  type Problem,
+  type TaskBody,
+  type TaskPage,
+} from '../helpers/tasks.ts';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
@@ -11,14 +19,6 @@ import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
  * src/db/task-queries.ts.
  */
 
-interface Page {
-  items: TaskBody[];
-  total: number;
-  page: number | null;
-  limit: number;
-  next_cursor: string | null;
-}
-
 let app: TestApp;
 
 beforeAll(async () => {
@@ -26,10 +26,10 @@ beforeAll(async () => {
   app = await setupTestApp({ env: { RATE_LIMIT_USER_PER_MINUTE: '100000' } });
 });
 
-async function list(user: Registered, query: string): Promise<Page> {
+async function list(user: Registered, query: string): Promise<TaskPage> {
   const res = await as(app, user.accessToken).get(`/api/v1/tasks?${query}`);
   expect(res.status, await res.clone().text()).toBe(200);
-  return res.json<Page>();
+  return res.json<TaskPage>();
 }
 
 async function problem(user: Registered, query: string): Promise<Problem> {
@@ -39,14 +39,14 @@ async function problem(user: Registered, query: string): Promise<Problem> {
   return res.json<Problem>();
 }
 
-const ids = (page: Page) => page.items.map((t) => t.id);
+const ids = (page: TaskPage) => page.items.map((t) => t.id);
 
 /** Every page of a list, by cursor from the first page (which is page mode). */
 async function walkAll(user: Registered, query: string): Promise<TaskBody[]> {
   const items: TaskBody[] = [];
   let cursor: string | null = null;
   for (let n = 0; n < 200; n++) {
-    const page: Page = await list(user, cursor ? `${query}&cursor=${cursor}` : query);
+    const page: TaskPage = await list(user, cursor ? `${query}&cursor=${cursor}` : query);
     expect(page.page).toBe(cursor ? null : 1);
     items.push(...page.items);
     cursor = page.next_cursor;
@@ -178,7 +178,7 @@ describe('cursor pagination under a concurrent writer', () => {
 
       for (let n = 0; ; n++) {
         expect(n, 'the walk ends').toBeLessThan(40);
-        const page: Page = await list(user, cursor ? `${base}&cursor=${cursor}` : base);
+        const page: TaskPage = await list(user, cursor ? `${base}&cursor=${cursor}` : base);
         // Page mode for the first page, cursor mode after it; total counts every match each time.
         expect(page.page).toBe(cursor ? null : 1);
         expect(page.limit).toBe(4);
@@ -311,7 +311,7 @@ describe('cursor pagination', () => {
     const lengths: number[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page = await list(other, `sort=title&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: TaskPage = await list(other, `sort=title&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
       walked.push(...page.items);
       cursor = page.next_cursor;
       if (cursor) lengths.push(cursor.length);
@@ -485,7 +485,7 @@ describe('search: q', () => {
   });
 
   const search = (query: string) => list(user, query);
-  const names = (page: Page) => page.items.map((t) => Object.entries(tasks).find(([, v]) => v.id === t.id)?.[0]);
+  const names = (page: TaskPage) => page.items.map((t) => Object.entries(tasks).find(([, v]) => v.id === t.id)?.[0]);
 
   it('ranks a title match above a description match, best first by default', async () => {
     const page = await search('q=quarterly%20report');
@@ -614,7 +614,7 @@ describe('storage and round trips', () => {
     // The stand-ins saw the same, plus the cache fill after the response.
     const afterMiss = await app.counters();
     expect([afterMiss.neon.requests, afterMiss.upstash.requests]).toEqual([1, 2]);
-    expect((await miss.json<Page>()).items).toHaveLength(2);
+    expect((await miss.json<TaskPage>()).items).toHaveLength(2);
 
     await app.resetCounters();
     const hit = await as(app, user.accessToken).get(path);
