@@ -28,6 +28,8 @@ const timestamps = {
 
 /** Postgres' full-text document type; only Postgres writes it (a generated column), so no mapping. */
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+/** Text that sorts by bytes whatever the database's default collation (fractional-indexing keys need it). */
+const bytewiseText = customType<{ data: string }>({ dataType: () => 'text collate "C"' });
 
 // Declared here once: the API's schemas take their enums and defaults from these.
 export const taskStatus = pgEnum('task_status', ['todo', 'in_progress', 'done']);
@@ -73,6 +75,12 @@ export const tasks = pgTable(
      * of a task in the trash cannot be restored or created. Purging a task purges its subtree.
      */
     parentId: uuid().references((): AnyPgColumn => tasks.id, { onDelete: 'cascade' }),
+    /**
+     * Where the task stands among its siblings (the live tasks with the same parent), in the order
+     * the user set: a fractional-indexing key (docs/decisions/0027), compared byte by byte. New
+     * tasks go last; a move writes this row only. Unique among live siblings.
+     */
+    position: bytewiseText().notNull(),
     title: text().notNull(),
     description: text(),
     status: taskStatus().notNull().default('todo'),
@@ -101,6 +109,7 @@ export const tasks = pgTable(
     check('tasks_title_length', sql`char_length(${t.title}) between 3 and 200`),
     check('tasks_description_length', sql`${t.description} is null or char_length(${t.description}) <= 2000`),
     check('tasks_version_positive', sql`${t.version} >= 1`),
+    check('tasks_position_length', sql`char_length(${t.position}) between 2 and 512`),
     // The list endpoint always filters by user and live rows, then sorts by one of these keys with
     // the id as tie-break: one partial index per sort order serves filter, order and limit, so a
     // page is read in index order and never sorted (bench/explain.ts shows the plans).
@@ -145,6 +154,15 @@ export const tasks = pgTable(
     index('tasks_parent_idx')
       .on(t.parentId, t.deletedAt)
       .where(sql`${t.parentId} is not null`),
+    // Manual order: live siblings never share a position (a move computes its key under the
+    // user's row lock), and `sort=position` reads a list of siblings in index order. Two indexes,
+    // since top-level tasks have no parent to group them by.
+    uniqueIndex('tasks_top_position_idx')
+      .on(t.userId, t.position)
+      .where(sql`${t.parentId} is null and ${t.deletedAt} is null`),
+    uniqueIndex('tasks_sub_position_idx')
+      .on(t.parentId, t.position)
+      .where(sql`${t.parentId} is not null and ${t.deletedAt} is null`),
   ],
 );
 

@@ -17,6 +17,7 @@ export const TASK_JSON = sql`json_build_object(
   'id', t.id,
   'user_id', t.user_id,
   'parent_id', t.parent_id,
+  'position', t.position,
   'title', t.title,
   'description', t.description,
   'status', t.status,

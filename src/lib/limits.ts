@@ -6,6 +6,11 @@ export const MAX_LIVE_TASKS_PER_USER = 10_000;
 export const MAX_CATEGORIES_PER_USER = 200;
 /** Subtasks nest at most this many levels: a top-level task is level 1 (docs/decisions/0026). */
 export const MAX_TASK_DEPTH = 4;
+/**
+ * The longest position key a move may write (docs/decisions/0027). Keys grow by a character every
+ * few moves into the very same gap; far below the 2,704 bytes a btree index entry may hold.
+ */
+export const MAX_POSITION_LENGTH = 512;
 
 /** The account export holds every live task and the most recently deleted ones up to this many. */
 export const MAX_EXPORTED_TRASH = 10_000;
