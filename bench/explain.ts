@@ -30,7 +30,8 @@ select gen_random_uuid(), 'user' || i || '@example.com', '$pbkdf2-sha256$v=1$i=1
   from generate_series(1, 1000) i;
 
 with ranked as (select id, row_number() over (order by email) as n from users)
-insert into tasks (id, user_id, title, description, status, priority, due_date, created_at, updated_at, deleted_at)
+-- position: a random key of the manual order's format (docs/decisions/0027), unique in practice.
+insert into tasks (id, user_id, title, description, status, priority, due_date, created_at, updated_at, deleted_at, position)
 select gen_random_uuid(), r.id,
        'Task ' || g || ' of ' || r.n, case when g % 3 = 0 then 'Some details' end,
        (array['todo','in_progress','done'])[1 + (g % 3)]::task_status,
@@ -38,7 +39,8 @@ select gen_random_uuid(), r.id,
        case when g % 4 <> 0 then now() + ((g % 60) - 20) * interval '1 day' end,
        now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute',
        now() - (g % 30) * interval '1 day',
-       case when g % 20 = 0 then now() - interval '1 day' end
+       case when g % 20 = 0 then now() - interval '1 day' end,
+       'z' || left(md5(gen_random_uuid()::text), 26)
   from ranked r
   cross join lateral generate_series(1, case when r.n = 1 then 10000 else 90 end) g;
 
@@ -123,6 +125,8 @@ try {
     ['list, sort -updated_at, limit 100', heavy, { ...base, sort: '-updated_at', limit: 100 }],
     ['list, subtasks of one task (parent_id)', heavy, { ...base, parent_id: parent }],
     ['list, top level only (top_level=true)', heavy, { ...base, top_level: 'true' }],
+    ['list, manual order of the top level (sort=position)', heavy, { ...base, top_level: 'true', sort: 'position' }],
+    ['list, manual order of subtasks (sort=position)', heavy, { ...base, parent_id: parent, sort: 'position' }],
   ];
   const dialect = new PgDialect();
 

@@ -111,8 +111,10 @@ export async function seedDatabase(
       [s.id, s.user, s.family, s.hash],
     );
     await client.query(
-      `insert into tasks (id, user_id, title, description, status, priority, due_date, created_at, updated_at)
-       select id, user_id, title, description, status::task_status, priority::task_priority, due, created, created
+      // position: a random key of the manual order's format (docs/decisions/0027), unique in practice.
+      `insert into tasks (id, user_id, title, description, status, priority, due_date, created_at, updated_at, position)
+       select id, user_id, title, description, status::task_status, priority::task_priority, due, created, created,
+              'z' || left(md5(gen_random_uuid()::text), 26)
          from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
            as x(id, user_id, title, description, status, priority, due, created)`,
       [t.id, t.user, t.title, t.description, t.status, t.priority, t.due, t.created],

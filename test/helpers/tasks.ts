@@ -6,6 +6,7 @@ export interface TaskBody {
   id: string;
   user_id: string;
   parent_id: string | null;
+  position: string;
   title: string;
   description: string | null;
   status: string;

@@ -237,7 +237,7 @@ describe('round trips per task and category endpoint', () => {
 describe('per-user caps', () => {
   it('refuses a task past 10,000 live ones and a category past 200 with 409 LIMIT_REACHED; deleted tasks do not count', async () => {
     const user = await register(app);
-    await app.sql`insert into tasks (user_id, title) select ${user.userId}, 'Bulk ' || g from generate_series(1, 10000) g`;
+    await app.sql`insert into tasks (user_id, title, position) select ${user.userId}, 'Bulk ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 10000) g`;
     const refused = await as(app, user.accessToken).post('/api/v1/tasks', { title: 'One too many' });
     expect(refused.status).toBe(409);
     expect((await refused.json<Problem>()).code).toBe('LIMIT_REACHED');

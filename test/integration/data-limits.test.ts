@@ -176,7 +176,7 @@ describe.skipIf(env.STANDINS_BACKEND !== 'real')('per-account caps hold under pa
     const user = await register(app);
     // Seeded in the database: 9,999 creates through the API would take minutes.
     await app.sql`
-      insert into tasks (user_id, title) select ${user.userId}, 'Seeded task ' || g from generate_series(1, 9999) g`;
+      insert into tasks (user_id, title, position) select ${user.userId}, 'Seeded task ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 9999) g`;
     const statuses = await parallel(user.userId, PARALLEL, (i) =>
       as(app, user.accessToken).post('/api/v1/tasks', { title: `Parallel ${i}` }),
     );
@@ -189,9 +189,9 @@ describe.skipIf(env.STANDINS_BACKEND !== 'real')('per-account caps hold under pa
   it('10,000 live tasks: of 8 parallel restores at 9,999, exactly one succeeds', async () => {
     const user = await register(app);
     await app.sql`
-      insert into tasks (user_id, title) select ${user.userId}, 'Seeded task ' || g from generate_series(1, 9999) g`;
+      insert into tasks (user_id, title, position) select ${user.userId}, 'Seeded task ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 9999) g`;
     const trashed = await app.sql`
-      insert into tasks (user_id, title, deleted_at) select ${user.userId}, 'Trashed ' || g, now() from generate_series(1, ${PARALLEL}) g
+      insert into tasks (user_id, title, deleted_at, position) select ${user.userId}, 'Trashed ' || g, now(), 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, ${PARALLEL}) g
       returning id`;
     const statuses = await parallel(user.userId, PARALLEL, (i) =>
       as(app, user.accessToken).post(`/api/v1/tasks/${String(trashed[i]?.id)}/restore`),

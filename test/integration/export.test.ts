@@ -25,11 +25,11 @@ beforeAll(async () => {
 /** Seeds tasks straight into the database; the same creation (or deletion) time for many of them. */
 async function seed(user: Registered, live: number, trashed: number): Promise<void> {
   await app.sql`
-    insert into tasks (user_id, title, created_at)
-    select ${user.userId}, 'Live ' || g, now() - (g % 7) * interval '1 hour' from generate_series(1, ${live}) g`;
+    insert into tasks (user_id, title, created_at, position)
+    select ${user.userId}, 'Live ' || g, now() - (g % 7) * interval '1 hour', 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, ${live}) g`;
   await app.sql`
-    insert into tasks (user_id, title, deleted_at)
-    select ${user.userId}, 'Trashed ' || g, now() - (g / 3) * interval '1 second' from generate_series(1, ${trashed}) g`;
+    insert into tasks (user_id, title, deleted_at, position)
+    select ${user.userId}, 'Trashed ' || g, now() - (g / 3) * interval '1 second', 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, ${trashed}) g`;
 }
 
 async function exportOf(user: Registered): Promise<{ text: string; doc: ExportDocument }> {

@@ -269,7 +269,7 @@ describe('deleting and restoring a subtree', () => {
     const child = await createTask(app, user.accessToken, { title: 'Its child', parent_id: parent.id });
     expect((await api.delete(`/api/v1/tasks/${parent.id}`)).status).toBe(204);
     // 9,999 live tasks: room for one more, not for two.
-    await app.sql`insert into tasks (user_id, title) select ${user.userId}, 'Bulk ' || g from generate_series(1, 9999) g`;
+    await app.sql`insert into tasks (user_id, title, position) select ${user.userId}, 'Bulk ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 9999) g`;
     const refused = await restore(user, parent.id);
     expect(refused.status).toBe(409);
     expect((await refused.json<Problem>()).code).toBe('LIMIT_REACHED');

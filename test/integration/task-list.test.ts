@@ -90,9 +90,9 @@ async function seed(userId: string): Promise<string[]> {
     };
   });
   const inserted = await app.sql`
-    insert into tasks (id, user_id, title, description, status, priority, due_date, created_at, updated_at)
+    insert into tasks (id, user_id, title, description, status, priority, due_date, created_at, updated_at, position)
     select gen_random_uuid(), ${userId}, x.title, x.description, x.status::task_status, x.priority::task_priority,
-           x.due::timestamptz, x.created::timestamptz, x.updated::timestamptz
+           x.due::timestamptz, x.created::timestamptz, x.updated::timestamptz, 'z' || left(md5(gen_random_uuid()::text), 26)
       from json_to_recordset(${JSON.stringify(rows)}::json)
         as x(title text, description text, status text, priority text, due text, created text, updated text)
     returning id`;

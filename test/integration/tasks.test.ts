@@ -28,6 +28,8 @@ describe('POST /api/v1/tasks', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
       user_id: ann.userId,
       parent_id: null,
+      // Ann's first task, so the first key of the manual order.
+      position: 'a0',
       title: 'Buy milk',
       description: null,
       status: 'todo',

@@ -104,7 +104,7 @@ describe('the trash', () => {
     const user = await register(app);
     const task = await createTask(app, user.accessToken, { title: 'Over the cap' });
     await as(app, user.accessToken).delete(`/api/v1/tasks/${task.id}`);
-    await app.sql`insert into tasks (user_id, title) select ${user.userId}, 'Bulk ' || g from generate_series(1, 10000) g`;
+    await app.sql`insert into tasks (user_id, title, position) select ${user.userId}, 'Bulk ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 10000) g`;
     const res = await restore(user.accessToken, task.id);
     expect(res.status).toBe(409);
     expect((await res.json<Problem>()).code).toBe('LIMIT_REACHED');

@@ -2,6 +2,7 @@ import type { z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { lastPosition } from '../../db/positions.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -57,22 +58,22 @@ function assertFuture(dueDate: string | null | undefined, now: Date): void {
   }
 }
 
-/** What a create statement found of the parent it was asked for. */
-type ParentFound = {
+/** What a statement found of the parent a task is to go under. */
+export type ParentFound = {
   parent_owner: string | null;
   parent_in_trash: boolean | null;
   /** The parent's level: 1 for a top-level task, counting the ancestors above it. */
   parent_level: number | null;
 };
 
-const PARENT_POINTER = '/body/parent_id';
+export const PARENT_POINTER = '/body/parent_id';
 
 /**
- * Why a subtask cannot go under the parent asked for, in the contract's words: 404 for a parent
- * that does not exist or is deleted (trash included, as on every route), 403 for another user's,
- * 409 when the parent is already at the deepest level. Each names the field.
+ * Why a task cannot go under the parent asked for, in the contract's words: 404 for a parent that
+ * does not exist or is deleted (trash included, as on every route), 403 for another user's. Each
+ * names the field.
  */
-function refuseParent(found: ParentFound | undefined, userId: string): void {
+export function refuseParent(found: ParentFound | undefined, userId: string): void {
   const owner = found?.parent_owner;
   if (!owner || (owner !== userId && found.parent_in_trash)) {
     throw new AppError('NOT_FOUND', 'No such parent task.', {
@@ -89,18 +90,32 @@ function refuseParent(found: ParentFound | undefined, userId: string): void {
       errors: [{ pointer: PARENT_POINTER, message: 'This task is in the trash' }],
     });
   }
-  if ((found.parent_level ?? 0) >= MAX_TASK_DEPTH) {
-    throw new AppError(
-      'CONFLICT',
-      `Subtasks nest at most ${MAX_TASK_DEPTH} levels deep, and the parent task is at level ${found.parent_level}.`,
-      { errors: [{ pointer: PARENT_POINTER, message: `At level ${found.parent_level}: it cannot have subtasks` }] },
-    );
-  }
 }
 
 /**
- * A new task, top-level or a subtask of `parent_id`. A subtask changes its parent (its
- * subtask_count), so the parent gets a new version and the same change number, in the same statement.
+ * 409 when a subtree `height` levels tall (1: a task without subtasks) would end deeper than
+ * MAX_TASK_DEPTH under a parent at `level`.
+ */
+export function refuseDepth(level: number, height: number): void {
+  if (level + height <= MAX_TASK_DEPTH) return;
+  const detail =
+    height === 1
+      ? `Subtasks nest at most ${MAX_TASK_DEPTH} levels deep, and the parent task is at level ${level}.`
+      : `Subtasks nest at most ${MAX_TASK_DEPTH} levels deep: the parent task is at level ${level}, and the task brings ${height} levels (itself and its subtasks).`;
+  throw new AppError('CONFLICT', detail, {
+    errors: [
+      {
+        pointer: PARENT_POINTER,
+        message: height === 1 ? `At level ${level}: it cannot have subtasks` : `At level ${level}: too deep for this task`,
+      },
+    ],
+  });
+}
+
+/**
+ * A new task, top-level or a subtask of `parent_id`, last among its siblings. A subtask changes its
+ * parent (its subtask_count), so the parent gets a new version and the same change number, in the
+ * same statement.
  */
 export async function createTask(
   deps: Deps,
@@ -144,9 +159,9 @@ export async function createTask(
     with recursive seq as (${nextChangeSeq(userId)}),
     ${parentCtes}
     inserted as (
-      insert into tasks (id, user_id, parent_id, title, description, priority, due_date, created_at, updated_at, change_seq)
-      select ${deps.ids.uuid()}, ${userId}, ${parentId}::uuid, ${input.title}, ${input.description ?? null}, ${input.priority}::task_priority,
-             ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
+      insert into tasks (id, user_id, parent_id, position, title, description, priority, due_date, created_at, updated_at, change_seq)
+      select ${deps.ids.uuid()}, ${userId}, ${parentId}::uuid, ${lastPosition(userId, sql`${parentId}::uuid`)}, ${input.title}, ${input.description ?? null},
+             ${input.priority}::task_priority, ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
        where ${parentHolds}
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       returning *
@@ -162,7 +177,10 @@ export async function createTask(
     ]),
   );
   const row = result.rows[0];
-  if (parentId !== null) refuseParent(row, userId);
+  if (parentId !== null) {
+    refuseParent(row, userId);
+    refuseDepth(row?.parent_level ?? 0, 1);
+  }
   const task = row?.task;
   if (!task) {
     throw new AppError(
@@ -407,8 +425,18 @@ export async function restoreTask(
       select c.id from tasks c join subtree s on c.parent_id = s.id
        where c.user_id = ${userId} and c.deleted_at = (select deleted_at from target)
     ),
+    -- The task keeps its place among its siblings unless one took its key while it was in the
+    -- trash (a task created or moved there meanwhile); then it goes last. Its subtasks keep theirs:
+    -- their siblings come back with them or stay in the trash.
     restored as (
-      update tasks t set deleted_at = null, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq)
+      update tasks t set deleted_at = null, updated_at = ${now}, version = t.version + 1, change_seq = (select seq from seq),
+             position = case
+               when t.id = ${taskId} and exists (
+                 select 1 from tasks s
+                  where s.user_id = ${userId} and s.deleted_at is null and s.position = t.position
+                    and (s.parent_id = t.parent_id or (s.parent_id is null and t.parent_id is null)))
+               then ${lastPosition(userId, sql`t.parent_id`)}
+               else t.position end
        where t.id in (select id from subtree) and t.user_id = ${userId} and t.deleted_at is not null
          and (select seq from seq) > 0
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null)
