@@ -444,6 +444,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/tasks/{task_id}/move': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Move a task: to another parent, or to another place among its siblings
+     * @description The manual order (`sort=position`). `before` or `after` names the sibling to go beside; with neither the task goes last. `parent_id` moves it (with its subtasks) under another task, or to the top level with null; left out, the task stays under the parent of `before`/`after` (or its own). Only the moved task gets a new `position` and version: siblings keep theirs, and moves sent in parallel each find their place. When the parent changes, the old and the new parent get a new version (`subtask_count`). 404/403 for a missing or foreign task, parent or neighbour (naming the field); 409 for a move under its own subtask, deeper than 4 levels, or beside a task that is not a sibling there. With If-Match (412) or a body `version` (409), only if the task is still that version.
+     */
+    post: operations['moveTask'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/tasks/{task_id}/categories/{cat_id}': {
     parameters: {
       query?: never;
@@ -1015,6 +1035,11 @@ export interface components {
        * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
        */
       parent_id: string | null;
+      /**
+       * @description Its place among its siblings (the tasks with the same parent), in the order the user set: sort siblings by this key, comparing characters by their code (plain `<` on strings, `COLLATE "C"` in SQL). Unique among live siblings. A new task goes last; POST /api/v1/tasks/{task_id}/move changes it. The keys are those of the fractional-indexing library (generateKeyBetween), so a client offline can place a task the same way.
+       * @example a0
+       */
+      position: string;
       /** @description What is to be done */
       title: string;
       /** @description Details; null when none */
@@ -1276,6 +1301,31 @@ export interface components {
       /**
        * Format: int32
        * @description When given, the task must still be at this version (409 otherwise)
+       */
+      version?: number;
+    };
+    MoveTaskRequest: {
+      /**
+       * Format: uuid
+       * @description The new parent: one of your tasks, not in the trash, not the task itself or one of its subtasks, and deep enough room for the task and its subtasks (4 levels at most). null: to the top level. Absent: the parent of `before`/`after`, or the current parent when neither is sent.
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      parent_id?: string | null;
+      /**
+       * Format: uuid
+       * @description Put the task right before this task, a sibling under the new parent (409 if it is not). Not with `after`; with neither the task goes last.
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      before?: string;
+      /**
+       * Format: uuid
+       * @description Put the task right after this task, a sibling under the new parent (409 if it is not). Not with `before`; with neither the task goes last.
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      after?: string;
+      /**
+       * Format: int32
+       * @description The version you read: 409 if it changed since (or send If-Match). Optional.
        */
       version?: number;
     };
@@ -2166,7 +2216,7 @@ export interface operations {
         parent_id?: string;
         /** @description `true`: only tasks that are no subtask (no parent); `false`: only subtasks. Not with `parent_id`. */
         top_level?: 'true' | 'false';
-        /** @description One of created_at, updated_at, due_date, priority, status, title; prefix - for descending; or relevance (best match first), which needs q. Default: relevance with q, -created_at without. */
+        /** @description One of created_at, updated_at, due_date, priority, status, title, position; prefix - for descending; or relevance (best match first), which needs q. Default: relevance with q, -created_at without. `position` is the order the user set among siblings (POST /api/v1/tasks/{task_id}/move), so it needs `parent_id` or `top_level=true`. */
         sort?:
           | '-created_at'
           | 'relevance'
@@ -2180,7 +2230,9 @@ export interface operations {
           | 'status'
           | '-status'
           | 'title'
-          | '-title';
+          | '-title'
+          | 'position'
+          | '-position';
       };
       header?: {
         /** @description The ETag you hold: 304 without a body when it is still current */
@@ -2522,6 +2574,57 @@ export interface operations {
     };
     responses: {
       /** @description The restored task */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          RateLimit: components['headers']['RateLimit'];
+          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          ETag: components['headers']['ETag'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Task'];
+        };
+      };
+      400: components['responses']['BadRequestRateLimited'];
+      401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      403: components['responses']['ForbiddenRateLimited'];
+      404: components['responses']['NotFoundRateLimited'];
+      409: components['responses']['ConflictRateLimited'];
+      412: components['responses']['PreconditionFailedRateLimited'];
+      413: components['responses']['ContentTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContentRateLimited'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
+    };
+  };
+  moveTask: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read: the change applies only if the task is still that version (412 otherwise) */
+        'if-match'?: string;
+        /** @description A unique key per logical request (1-255 visible ASCII characters, e.g. a UUID). A retry with the same key and body gets the first response again (with `Idempotent-Replayed: true`) for 24 h; the same key with another body is 422; a retry while the first runs is 409. */
+        'idempotency-key'?: string;
+      };
+      path: {
+        /** @description The task id */
+        task_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['MoveTaskRequest'];
+      };
+    };
+    responses: {
+      /** @description The moved task */
       200: {
         headers: {
           'X-Request-ID': components['headers']['X-Request-ID'];

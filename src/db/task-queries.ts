@@ -78,6 +78,9 @@ function sortKey(field: string, q: string | undefined): SortKey {
       return { value: sql`t.priority`, text: sql`t.priority::text`, parse: (key) => sql`${key}::task_priority` };
     case 'status':
       return { value: sql`t.status`, text: sql`t.status::text`, parse: (key) => sql`${key}::task_status` };
+    case 'position':
+      // Keys compare byte by byte (the column's collation "C"); live siblings never share one.
+      return { value: sql`t.position`, text: sql`t.position`, parse: (key) => sql`${key}::text` };
     case 'title':
       return { value: sql`lower(t.title)`, text: sql`lower(t.title)`, parse: (key) => sql`${key}::text` };
     case 'relevance': {

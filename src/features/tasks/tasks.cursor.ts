@@ -3,7 +3,7 @@ import type { TaskListPosition } from '../../db/task-queries.ts';
 import { fromBase64Url, toBase64Url } from '../../lib/base64url.ts';
 import { AppError } from '../../lib/errors.ts';
 import { hashToken } from '../../lib/tokens.ts';
-import { CURSOR_MAX_LENGTH, CURSOR_PATTERN, TASK_PRIORITIES, TASK_STATUSES } from './tasks.schemas.ts';
+import { CURSOR_MAX_LENGTH, CURSOR_PATTERN, POSITION_PATTERN, TASK_PRIORITIES, TASK_STATUSES } from './tasks.schemas.ts';
 
 /**
  * Keyset cursors for the task list: base64url of a small JSON document that names the sort it was
@@ -93,6 +93,8 @@ function validKey(field: string, key: string | null): boolean {
     case 'title':
       // lower() of a title: no NUL (Postgres text cannot hold it), well-formed, not absurdly long.
       return !key.includes('\u0000') && key.isWellFormed() && [...key].length <= 1000;
+    case 'position':
+      return POSITION_PATTERN.test(key);
     case 'relevance': {
       const rank = Number(key);
       return RANK.test(key) && (rank === 0 || (rank >= 1e-30 && rank <= 1e30));

@@ -6,6 +6,7 @@ import { cachedJson } from '../../http/cached-json.ts';
 import { requiredVersionCheck, versionCheck } from '../../http/preconditions.ts';
 import * as categories from '../categories/categories.service.ts';
 import * as changes from './tasks.changes.ts';
+import * as order from './tasks.move.ts';
 import type * as routes from './tasks.routes.ts';
 import * as tasks from './tasks.service.ts';
 
@@ -55,6 +56,14 @@ export const restoreTask: AppRouteHandler<typeof routes.restoreTask> = async (c)
   const taskId = c.req.valid('param').task_id;
   const body = c.req.valid('json') as { version?: number } | undefined;
   const task = await tasks.restoreTask(c.get('deps'), currentUserId(c), taskId, versionCheck(c, taskId, body?.version));
+  c.header('ETag', versionEtag(task));
+  return c.json(task, 200);
+};
+
+export const moveTask: AppRouteHandler<typeof routes.moveTask> = async (c) => {
+  const taskId = c.req.valid('param').task_id;
+  const { version, ...move } = c.req.valid('json');
+  const task = await order.moveTask(c.get('deps'), currentUserId(c), taskId, move, versionCheck(c, taskId, version));
   c.header('ETag', versionEtag(task));
   return c.json(task, 200);
 };

@@ -14,5 +14,6 @@ export const tasksRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   .openapi(routes.updateTask, handlers.updateTask)
   .openapi(routes.deleteTask, handlers.deleteTask)
   .openapi(routes.restoreTask, handlers.restoreTask)
+  .openapi(routes.moveTask, handlers.moveTask)
   .openapi(routes.assignCategory, handlers.assignCategory)
   .openapi(routes.removeCategory, handlers.removeCategory);

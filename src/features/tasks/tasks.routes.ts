@@ -16,6 +16,7 @@ import {
   ChangesQuerySchema,
   CreateTaskSchema,
   ListTasksQuerySchema,
+  MoveTaskSchema,
   RestoreTaskSchema,
   TaskCategoryParamSchema,
   TaskIdParamSchema,
@@ -166,6 +167,27 @@ export const restoreTask = gatedRoute(retryableWrite, {
   },
   responses: {
     200: { description: 'The restored task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
+    ...errorResponses(400, 403, 404, 409, 412),
+  },
+});
+
+export const moveTask = gatedRoute(retryableWrite, {
+  operationId: 'moveTask',
+  tags: ['Tasks'],
+  method: 'post',
+  path: '/api/v1/tasks/{task_id}/move',
+  summary: 'Move a task: to another parent, or to another place among its siblings',
+  description:
+    'The manual order (`sort=position`). `before` or `after` names the sibling to go beside; with neither the task ' +
+    'goes last. `parent_id` moves it (with its subtasks) under another task, or to the top level with null; left out, ' +
+    'the task stays under the parent of `before`/`after` (or its own). Only the moved task gets a new `position` and ' +
+    'version: siblings keep theirs, and moves sent in parallel each find their place. When the parent changes, the ' +
+    'old and the new parent get a new version (`subtask_count`). 404/403 for a missing or foreign task, parent or ' +
+    'neighbour (naming the field); 409 for a move under its own subtask, deeper than 4 levels, or beside a task that ' +
+    'is not a sibling there. With If-Match (412) or a body `version` (409), only if the task is still that version.',
+  request: { params: TaskIdParamSchema, headers: conditionalWrite, body: jsonBody(MoveTaskSchema) },
+  responses: {
+    200: { description: 'The moved task', headers: { ...etagHeader, ...replayedHeader }, content: json(TaskSchema) },
     ...errorResponses(400, 403, 404, 409, 412),
   },
 });

@@ -1,13 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
-import { MAX_CATEGORIES_PER_USER, MAX_LIVE_TASKS_PER_USER, MAX_TASK_DEPTH } from '../../lib/limits.ts';
+import { MAX_CATEGORIES_PER_USER, MAX_LIVE_TASKS_PER_USER, MAX_POSITION_LENGTH, MAX_TASK_DEPTH } from '../../lib/limits.ts';
 import { taskPriority, taskStatus } from '../../db/schema.ts';
 
 export const TASK_STATUSES = taskStatus.enumValues;
 export const TASK_PRIORITIES = taskPriority.enumValues;
 
 /** Sort keys clients may use; `-` in front sorts descending. The id always breaks ties. */
-export const TASK_SORT_FIELDS = ['created_at', 'updated_at', 'due_date', 'priority', 'status', 'title'] as const;
+export const TASK_SORT_FIELDS = ['created_at', 'updated_at', 'due_date', 'priority', 'status', 'title', 'position'] as const;
+/** The manual order: only among siblings (`parent_id=` or `top_level=true`). */
+const POSITION_SORTS = ['position', '-position'];
 /** Best match first: only with `q`, and the default then. */
 export const RELEVANCE = 'relevance';
 // The default without q first: Scalar's "Test Request" sends an optional enum's first value on a
@@ -22,6 +24,8 @@ const SORTS: [string, ...string[]] = [
 export const CURSOR_MAX_LENGTH = 2048;
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const SEARCH_MAX_LENGTH = 200;
+/** A position key: fractional-indexing's base-62 digits (docs/decisions/0027). */
+export const POSITION_PATTERN = new RegExp(`^[0-9A-Za-z]{2,${MAX_POSITION_LENGTH}}$`);
 
 const id = uuid().openapi({ examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'] });
 
@@ -133,7 +137,7 @@ export const ListTasksQuerySchema = z
       .enum(SORTS)
       .optional()
       .openapi({
-        description: `One of ${TASK_SORT_FIELDS.join(', ')}; prefix - for descending; or ${RELEVANCE} (best match first), which needs q. Default: ${RELEVANCE} with q, -created_at without.`,
+        description: `One of ${TASK_SORT_FIELDS.join(', ')}; prefix - for descending; or ${RELEVANCE} (best match first), which needs q. Default: ${RELEVANCE} with q, -created_at without. \`position\` is the order the user set among siblings (POST /api/v1/tasks/{task_id}/move), so it needs \`parent_id\` or \`top_level=true\`.`,
       }),
   })
   .refine((q) => !q.due_from || !q.due_to || Date.parse(q.due_from) <= Date.parse(q.due_to), {
@@ -146,6 +150,10 @@ export const ListTasksQuerySchema = z
   })
   .refine((q) => q.sort !== RELEVANCE || q.q !== undefined, {
     message: 'sort=relevance needs q',
+    path: ['sort'],
+  })
+  .refine((q) => q.sort === undefined || !POSITION_SORTS.includes(q.sort) || q.parent_id !== undefined || q.top_level === 'true', {
+    message: 'sort=position orders the tasks under one parent: send parent_id, or top_level=true for the top level',
     path: ['sort'],
   })
   .refine((q) => q.parent_id === undefined || q.top_level === undefined, {
@@ -170,6 +178,18 @@ export const TaskSchema = z
       .openapi({
         description: 'The task this is a subtask of; null for a top-level task',
         examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+      }),
+    position: z
+      .string()
+      .max(MAX_POSITION_LENGTH)
+      .regex(POSITION_PATTERN)
+      .openapi({
+        description:
+          'Its place among its siblings (the tasks with the same parent), in the order the user set: sort siblings by ' +
+          'this key, comparing characters by their code (plain `<` on strings, `COLLATE "C"` in SQL). Unique among ' +
+          'live siblings. A new task goes last; POST /api/v1/tasks/{task_id}/move changes it. The keys are those of ' +
+          'the fractional-indexing library (generateKeyBetween), so a client offline can place a task the same way.',
+        examples: ['a0'],
       }),
     title: z.string().max(200).openapi({ description: 'What is to be done' }),
     description: z.string().max(2000).nullable().openapi({ description: 'Details; null when none' }),
@@ -207,6 +227,42 @@ export const TaskPageSchema = z
       .openapi({ description: 'Pass as `cursor` for the next page; null on the last page. Set in both modes.' }),
   })
   .openapi('TaskPage');
+
+const neighbour = (side: 'before' | 'after') =>
+  uuid()
+    .optional()
+    .openapi({
+      description:
+        `Put the task right ${side} this task, a sibling under the new parent (409 if it is not). ` +
+        'Not with `' + (side === 'before' ? 'after' : 'before') + '`; with neither the task goes last.',
+      pattern: UUID_PATTERN,
+      examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+    });
+
+export const MoveTaskSchema = z
+  .strictObject({
+    parent_id: uuid()
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          'The new parent: one of your tasks, not in the trash, not the task itself or one of its subtasks, and deep ' +
+          `enough room for the task and its subtasks (${MAX_TASK_DEPTH} levels at most). null: to the top level. ` +
+          'Absent: the parent of `before`/`after`, or the current parent when neither is sent.',
+        pattern: UUID_PATTERN,
+        examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
+      }),
+    before: neighbour('before'),
+    after: neighbour('after'),
+    version: int32(1)
+      .optional()
+      .openapi({ description: 'The version you read: 409 if it changed since (or send If-Match). Optional.' }),
+  })
+  .refine((body) => body.before === undefined || body.after === undefined, {
+    message: 'Send before or after, not both',
+    path: ['after'],
+  })
+  .openapi('MoveTaskRequest');
 
 export const RestoreTaskSchema = z
   .strictObject({
