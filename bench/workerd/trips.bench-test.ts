@@ -283,6 +283,7 @@ describe('round trips per route', () => {
     await measure(app, 'DELETE /tasks/{id}', 204, () => api.delete(`/api/v1/tasks/${task.id}`), true);
     await measure(app, 'GET /tasks/trash', 200, () => api.get('/api/v1/tasks/trash'), true);
     await measure(app, 'POST /tasks/{id}/restore', 200, () => api.post(`/api/v1/tasks/${task.id}/restore`), true);
+    await measure(app, 'POST /tasks/{id}/move', 200, () => api.post(`/api/v1/tasks/${task.id}/move`, {}), true);
     await measure(app, 'GET /tasks/changes', 200, () => api.get('/api/v1/tasks/changes?limit=50'), true);
     const retried = () =>
       app.request(
