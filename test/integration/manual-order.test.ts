@@ -50,7 +50,10 @@ async function rows(ids: string[]) {
   const found = await app.sql`
     select id, parent_id, position, version, change_seq::int as seq from tasks where id = any(${ids}::uuid[])`;
   return new Map(
-    found.map((r) => [r.id as string, r as { parent_id: string | null; position: string; version: number; seq: number }]),
+    found.map((r) => [
+      r.id as string,
+      r as { parent_id: string | null; position: string; version: number; seq: number },
+    ]),
   );
 }
 

@@ -3,7 +3,13 @@ import type { TaskListPosition } from '../../db/task-queries.ts';
 import { fromBase64Url, toBase64Url } from '../../lib/base64url.ts';
 import { AppError } from '../../lib/errors.ts';
 import { hashToken } from '../../lib/tokens.ts';
-import { CURSOR_MAX_LENGTH, CURSOR_PATTERN, POSITION_PATTERN, TASK_PRIORITIES, TASK_STATUSES } from './tasks.schemas.ts';
+import {
+  CURSOR_MAX_LENGTH,
+  CURSOR_PATTERN,
+  POSITION_PATTERN,
+  TASK_PRIORITIES,
+  TASK_STATUSES,
+} from './tasks.schemas.ts';
 
 /**
  * Keyset cursors for the task list: base64url of a small JSON document that names the sort it was

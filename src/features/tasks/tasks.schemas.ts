@@ -1,13 +1,26 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
-import { MAX_CATEGORIES_PER_USER, MAX_LIVE_TASKS_PER_USER, MAX_POSITION_LENGTH, MAX_TASK_DEPTH } from '../../lib/limits.ts';
+import {
+  MAX_CATEGORIES_PER_USER,
+  MAX_LIVE_TASKS_PER_USER,
+  MAX_POSITION_LENGTH,
+  MAX_TASK_DEPTH,
+} from '../../lib/limits.ts';
 import { taskPriority, taskStatus } from '../../db/schema.ts';
 
 export const TASK_STATUSES = taskStatus.enumValues;
 export const TASK_PRIORITIES = taskPriority.enumValues;
 
 /** Sort keys clients may use; `-` in front sorts descending. The id always breaks ties. */
-export const TASK_SORT_FIELDS = ['created_at', 'updated_at', 'due_date', 'priority', 'status', 'title', 'position'] as const;
+export const TASK_SORT_FIELDS = [
+  'created_at',
+  'updated_at',
+  'due_date',
+  'priority',
+  'status',
+  'title',
+  'position',
+] as const;
 /** The manual order: only among siblings (`parent_id=` or `top_level=true`). */
 const POSITION_SORTS = ['position', '-position'];
 /** Best match first: only with `q`, and the default then. */
@@ -152,10 +165,14 @@ export const ListTasksQuerySchema = z
     message: 'sort=relevance needs q',
     path: ['sort'],
   })
-  .refine((q) => q.sort === undefined || !POSITION_SORTS.includes(q.sort) || q.parent_id !== undefined || q.top_level === 'true', {
-    message: 'sort=position orders the tasks under one parent: send parent_id, or top_level=true for the top level',
-    path: ['sort'],
-  })
+  .refine(
+    (q) =>
+      q.sort === undefined || !POSITION_SORTS.includes(q.sort) || q.parent_id !== undefined || q.top_level === 'true',
+    {
+      message: 'sort=position orders the tasks under one parent: send parent_id, or top_level=true for the top level',
+      path: ['sort'],
+    },
+  )
   .refine((q) => q.parent_id === undefined || q.top_level === undefined, {
     message: 'parent_id and top_level cannot be combined: the subtasks of a task are never top-level',
     path: ['top_level'],
@@ -234,7 +251,9 @@ const neighbour = (side: 'before' | 'after') =>
     .openapi({
       description:
         `Put the task right ${side} this task, a sibling under the new parent (409 if it is not). ` +
-        'Not with `' + (side === 'before' ? 'after' : 'before') + '`; with neither the task goes last.',
+        'Not with `' +
+        (side === 'before' ? 'after' : 'before') +
+        '`; with neither the task goes last.',
       pattern: UUID_PATTERN,
       examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
     });

@@ -106,7 +106,8 @@ export function refuseDepth(level: number, height: number): void {
     errors: [
       {
         pointer: PARENT_POINTER,
-        message: height === 1 ? `At level ${level}: it cannot have subtasks` : `At level ${level}: too deep for this task`,
+        message:
+          height === 1 ? `At level ${level}: it cannot have subtasks` : `At level ${level}: too deep for this task`,
       },
     ],
   });
