@@ -45,9 +45,12 @@ export const USER_JSON = sql`json_build_object('id', u.id, 'email', u.email, 'fu
  * its result in the WHERE of each part that locks a task row, so this row lock is always taken
  * first: the user's writes then commit in change-number order (a sync never skips one) and cannot
  * deadlock on each other. The row exists for every user (a trigger on users creates it).
+ * `unlessRecorded` (a batch's replay guard, src/db/write.ts) empties the CTE: then every part that
+ * reads it writes nothing, which is why every writing part must read it.
  */
-export function nextChangeSeq(userId: string): SQL {
-  return sql`select seq + 1 as seq from task_sync_state where user_id = ${userId} for update`;
+export function nextChangeSeq(userId: string, unlessRecorded?: SQL): SQL {
+  const condition = unlessRecorded ? sql` and ${unlessRecorded}` : sql``;
+  return sql`select seq + 1 as seq from task_sync_state where user_id = ${userId}${condition} for update`;
 }
 
 /**

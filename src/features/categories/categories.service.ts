@@ -1,7 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { uniqueViolation } from '../../db/errors.ts';
-import { commitChangeSeq, isoTimestamp, lockUser, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { commitChangeSeq, isoTimestamp, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { runWrite, type Write, type WriteOptions } from '../../db/write.ts';
 import { AppError } from '../../lib/errors.ts';
 import { checkOwner, notFound, owned } from '../../lib/ownership.ts';
 import { MAX_CATEGORIES_PER_USER } from '../../lib/limits.ts';
@@ -24,35 +25,61 @@ export async function createCategory(
   userId: string,
   input: { name: string; color: string },
 ): Promise<CategoryJson> {
+  return runWrite(deps, userId, createCategoryWrite(deps, userId, input));
+}
+
+type CreateCategoryRow = { category: CategoryJson | null; name_taken: boolean; id_taken: boolean; under_cap: boolean };
+
+/**
+ * After the user's row lock (locked), so the count and the name check below see every category
+ * created before. A taken name inserts nothing rather than raising: in a batch a raise would undo
+ * every other command.
+ */
+export function createCategoryWrite(
+  deps: Deps,
+  userId: string,
+  input: { name: string; color: string },
+  options: WriteOptions = {},
+): Write<CreateCategoryRow, CategoryJson> {
   const now = deps.clock.now();
-  let result;
-  try {
-    // The user's row lock first, in a statement of its own, so the count below sees every
-    // category created before (src/db/sql.ts, lockUser).
-    [, result] = await deps.db.batch([
-      lockUser(deps, userId),
-      deps.db.execute<{ category: CategoryJson | null }>(sql`
-      with inserted as (
-        insert into categories (id, user_id, name, color, created_at, updated_at)
-        select ${deps.ids.uuid()}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}, ${now}
-         where (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER}
-        returning *
-      )
-      select (select ${CATEGORY_JSON} from inserted c) as category`),
-    ]);
-  } catch (error) {
-    if (uniqueViolation(error, 'categories_user_name_key'))
-      throw new AppError('CONFLICT', `You already have a category named "${input.name}" (names ignore case).`);
-    throw error;
-  }
-  const category = result.rows[0]?.category;
-  if (!category) {
-    throw new AppError(
-      'LIMIT_REACHED',
-      `You have ${MAX_CATEGORIES_PER_USER} categories, the most one account may keep.`,
-    );
-  }
-  return category;
+  const id = options.id ?? deps.ids.uuid();
+  const guard = options.unlessRecorded ?? sql`true`;
+  return {
+    locked: true,
+    ctes: sql`name_taken as (
+      select exists (select 1 from categories where user_id = ${userId} and lower(name) = lower(${input.name})) as taken
+    ),
+    inserted as (
+      insert into categories (id, user_id, name, color, created_at, updated_at)
+      select ${id}, ${userId}, ${input.name}, ${input.color.toUpperCase()}, ${now}, ${now}
+       where (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER}
+         and not (select taken from name_taken) and ${guard}
+      on conflict do nothing
+      returning *
+    )`,
+    select: sql`(select ${CATEGORY_JSON} from inserted c) as category, (select taken from name_taken) as name_taken,
+      exists (select 1 from categories where id = ${id}) as id_taken,
+      (select count(*) from categories where user_id = ${userId}) < ${MAX_CATEGORIES_PER_USER} as under_cap`,
+    applied: sql`exists (select 1 from inserted)`,
+    answer: (row) => {
+      if (row?.category) return row.category;
+      if (row?.id_taken) {
+        throw new AppError(
+          'CONFLICT',
+          'This command id created a category before: give each command an id of its own.',
+        );
+      }
+      // Taken before this statement, or by a rename that committed while it ran (the insert then
+      // met the unique index and inserted nothing).
+      if (row?.name_taken || row?.under_cap) {
+        throw new AppError('CONFLICT', `You already have a category named "${input.name}" (names ignore case).`);
+      }
+      throw new AppError(
+        'LIMIT_REACHED',
+        `You have ${MAX_CATEGORIES_PER_USER} categories, the most one account may keep.`,
+      );
+    },
+  };
 }
 
 export async function listCategories(deps: Deps, userId: string): Promise<CategoryJson[]> {
@@ -130,10 +157,19 @@ export async function updateCategory(
  * changed: each gets a new version and change number, and each lost link a tombstone for sync.
  */
 export async function deleteCategory(deps: Deps, userId: string, categoryId: string): Promise<void> {
+  return movingVersions(runWrite(deps, userId, deleteCategoryWrite(deps, userId, categoryId)));
+}
+
+export function deleteCategoryWrite(
+  deps: Deps,
+  userId: string,
+  categoryId: string,
+  options: WriteOptions = {},
+): Write<{ owner: string | null; deleted: number }, void> {
   const now = deps.clock.now();
-  const result = await movingVersions(
-    deps.db.execute<{ owner: string | null; deleted: number }>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+  return {
+    locked: false,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     target as (select user_id from categories where id = ${categoryId}),
     links as (
       select tc.task_id from task_categories tc
@@ -146,15 +182,18 @@ export async function deleteCategory(deps: Deps, userId: string, categoryId: str
     ),
     tombstones as (
       insert into task_link_removals (user_id, task_id, category_id, change_seq, removed_at)
-      select ${userId}, task_id, ${categoryId}, (select seq from seq), ${now} from links
+      select ${userId}, task_id, ${categoryId}, (select seq from seq), ${now} from links where (select seq from seq) > 0
     ),
     deleted as (
       delete from categories where id = ${categoryId} and user_id = ${userId} and (select seq from seq) > 0 returning id
     ),
-    committed as (${commitChangeSeq(userId, 'deleted')})
-    select (select user_id from target) as owner, (select count(*) from deleted)::int as deleted`),
-  );
-  if (owned(result.rows[0], userId, 'category').deleted !== 1) throw notFound('category');
+    committed as (${commitChangeSeq(userId, 'deleted')})`,
+    select: sql`(select user_id from target) as owner, (select count(*) from deleted)::int as deleted`,
+    applied: sql`exists (select 1 from deleted)`,
+    answer: (row) => {
+      if (owned(row, userId, 'category').deleted !== 1) throw notFound('category');
+    },
+  };
 }
 
 type LinkOutcome = {
@@ -183,10 +222,20 @@ export async function assignCategory(
   taskId: string,
   categoryId: string,
 ): Promise<TaskJson> {
+  return movingVersions(runWrite(deps, userId, assignCategoryWrite(deps, userId, taskId, categoryId)));
+}
+
+export function assignCategoryWrite(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  categoryId: string,
+  options: WriteOptions = {},
+): Write<LinkOutcome, TaskJson> {
   const now = deps.clock.now();
-  const result = await movingVersions(
-    deps.db.execute<LinkOutcome>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+  return {
+    locked: false,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id, name, color from categories where id = ${categoryId}),
     linked as (
@@ -202,30 +251,42 @@ export async function assignCategory(
          and exists (select 1 from linked) and (select seq from seq) > 0
       returning t.*
     ),
-    committed as (${commitChangeSeq(userId, 'linked')})
-    select (select user_id from task) as task_owner,
+    committed as (${commitChangeSeq(userId, 'linked')})`,
+    select: sql`(select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from linked)::int as changed,
            (select ${TASK_JSON} from bumped t) as task,
-           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`),
-  );
-  const row = result.rows[0];
-  checkBothSides(row, userId);
-  if (row?.changed !== 1 || !row.task || !row.category) {
-    throw new AppError('CONFLICT', 'This category is already assigned to this task.');
-  }
-  // The statement's own insert is invisible to its other parts: add the new link to what it read.
-  const categories = [...row.task.categories, row.category].sort(
-    (a, b) => compare(a.name.toLowerCase(), b.name.toLowerCase()) || compare(a.id, b.id),
-  );
-  return { ...row.task, categories };
+           (select json_build_object('id', id, 'name', name, 'color', color) from category where user_id = ${userId}) as category`,
+    applied: sql`exists (select 1 from linked)`,
+    answer: (row) => {
+      checkBothSides(row, userId);
+      if (row?.changed !== 1 || !row.task || !row.category) {
+        throw new AppError('CONFLICT', 'This category is already assigned to this task.');
+      }
+      // The statement's own insert is invisible to its other parts: add the new link to what it read.
+      const categories = [...row.task.categories, row.category].sort(
+        (a, b) => compare(a.name.toLowerCase(), b.name.toLowerCase()) || compare(a.id, b.id),
+      );
+      return { ...row.task, categories };
+    },
+  };
 }
 
 export async function removeCategory(deps: Deps, userId: string, taskId: string, categoryId: string): Promise<void> {
+  return movingVersions(runWrite(deps, userId, removeCategoryWrite(deps, userId, taskId, categoryId)));
+}
+
+export function removeCategoryWrite(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  categoryId: string,
+  options: WriteOptions = {},
+): Write<LinkOutcome, void> {
   const now = deps.clock.now();
-  const result = await movingVersions(
-    deps.db.execute<LinkOutcome>(sql`
-    with seq as (${nextChangeSeq(userId)}),
+  return {
+    locked: false,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     task as (select id, user_id from tasks where id = ${taskId} and deleted_at is null),
     category as (select id, user_id from categories where id = ${categoryId}),
     unlinked as (
@@ -245,15 +306,17 @@ export async function removeCategory(deps: Deps, userId: string, taskId: string,
       insert into task_link_removals (user_id, task_id, category_id, change_seq, removed_at)
       select ${userId}, task_id, category_id, (select seq from seq), ${now} from unlinked
     ),
-    committed as (${commitChangeSeq(userId, 'unlinked')})
-    select (select user_id from task) as task_owner,
+    committed as (${commitChangeSeq(userId, 'unlinked')})`,
+    select: sql`(select user_id from task) as task_owner,
            (select user_id from category) as category_owner,
            (select count(*) from unlinked)::int as changed,
-           null::json as task, null::json as category`),
-  );
-  const row = result.rows[0];
-  checkBothSides(row, userId);
-  if (row?.changed !== 1) throw new AppError('NOT_FOUND', 'This category is not assigned to this task.');
+           null::json as task, null::json as category`,
+    applied: sql`exists (select 1 from unlinked)`,
+    answer: (row) => {
+      checkBothSides(row, userId);
+      if (row?.changed !== 1) throw new AppError('NOT_FOUND', 'This category is not assigned to this task.');
+    },
+  };
 }
 
 /** Code-point order, like the database's `order by lower(name), id` under the C collation. */

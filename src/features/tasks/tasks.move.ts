@@ -1,7 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { nextPosition, positionBetween, previousPosition } from '../../db/positions.ts';
-import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { commitChangeSeq, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { runWrite, type Write, type WriteOptions } from '../../db/write.ts';
 import { AppError } from '../../lib/errors.ts';
 import { staleVersion, type VersionCheck } from '../../lib/etag.ts';
 import { MAX_POSITION_LENGTH, MAX_TASK_DEPTH } from '../../lib/limits.ts';
@@ -57,6 +58,17 @@ export async function moveTask(
   move: Move,
   check: VersionCheck | undefined,
 ): Promise<TaskJson> {
+  return movingVersions(runWrite(deps, userId, moveTaskWrite(deps, userId, taskId, move, check)));
+}
+
+export function moveTaskWrite(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  move: Move,
+  check: VersionCheck | undefined,
+  options: WriteOptions = {},
+): Write<Found, TaskJson> {
   const neighbourField = move.before !== undefined ? 'before' : 'after';
   const neighbourId = move.before ?? move.after ?? null;
   if (move.parent_id === taskId) throw invalidField(PARENT_POINTER, 'A task cannot be its own subtask');
@@ -81,11 +93,9 @@ export async function moveTask(
         ? [previousPosition(userId, destination, task, neighbourKey), neighbourKey]
         : [neighbourKey, nextPosition(userId, destination, task, neighbourKey)];
 
-  const [, result] = await movingVersions(
-    deps.db.batch([
-      lockUser(deps, userId),
-      deps.db.execute<Found>(sql`
-    with recursive seq as (${nextChangeSeq(userId)}),
+  return {
+    locked: true,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     target as (select user_id, parent_id, version from tasks where id = ${task} and deleted_at is null),
     neighbour as (
       select user_id, parent_id, position, deleted_at is not null as in_trash from tasks where id = ${neighbourId}::uuid
@@ -150,16 +160,25 @@ export async function moveTask(
          and (select parent_id from target) is distinct from ${destination}
          and exists (select 1 from placed) and (select seq from seq) > 0
     ),
-    committed as (${commitChangeSeq(userId, 'placed')})
-    select c.*, char_length((select position from key))::int as key_length,
+    committed as (${commitChangeSeq(userId, 'placed')})`,
+    select: sql`c.*, char_length((select position from key))::int as key_length,
            (select ${TASK_JSON} from placed t) as task
-      from checked c`),
-    ]),
-  );
-  const row = result.rows[0];
+      from checked c`,
+    applied: sql`exists (select 1 from placed)`,
+    answer: (row) => placedTask(row, userId, neighbourId === null ? null : neighbourField, check),
+  };
+}
+
+/** The moved task, or why it could not move, in the order a client would fix things. */
+function placedTask(
+  row: Found | undefined,
+  userId: string,
+  neighbourField: 'before' | 'after' | null,
+  check: VersionCheck | undefined,
+): TaskJson {
   checkOwner(row?.owner, userId, 'task');
   if (!row) throw new Error('the move statement returned no row');
-  if (neighbourId !== null) refuseNeighbour(row, userId, neighbourField);
+  if (neighbourField !== null) refuseNeighbour(row, userId, neighbourField);
   if (row.has_parent) {
     refuseParent(row, userId);
     if (row.cycle) {
@@ -169,7 +188,7 @@ export async function moveTask(
     }
     refuseDepth(row.parent_level ?? 0, row.height ?? 1);
   }
-  if (neighbourId !== null && !row.neighbour_placed) {
+  if (neighbourField !== null && !row.neighbour_placed) {
     throw new AppError(
       'CONFLICT',
       `The ${neighbourField === 'before' ? 'task to go before' : 'task to go after'} is not a sibling under the new parent: ` +
@@ -182,7 +201,7 @@ export async function moveTask(
     throw new AppError(
       'CONFLICT',
       `No room left between these two tasks: their place has been split too often (keys are at most ${MAX_POSITION_LENGTH} characters). Move one of them elsewhere first.`,
-      { errors: [{ pointer: `/body/${neighbourField}`, message: 'No room left at this place' }] },
+      { errors: [{ pointer: `/body/${neighbourField ?? 'after'}`, message: 'No room left at this place' }] },
     );
   }
   return row.task;

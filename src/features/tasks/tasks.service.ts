@@ -1,7 +1,8 @@
 import type { z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, lockUser, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { commitChangeSeq, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { runWrite, type Write, type WriteOptions } from '../../db/write.ts';
 import { lastPosition } from '../../db/positions.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
 import { sqlState } from '../../db/errors.ts';
@@ -113,28 +114,38 @@ export function refuseDepth(level: number, height: number): void {
   });
 }
 
+export interface NewTask {
+  title: string;
+  description?: string | null | undefined;
+  due_date?: string | null | undefined;
+  priority: string;
+  parent_id?: string | null | undefined;
+}
+
+type CreateRow = ParentFound & { task: TaskJson | null; id_taken: boolean };
+
 /**
  * A new task, top-level or a subtask of `parent_id`, last among its siblings. A subtask changes its
  * parent (its subtask_count), so the parent gets a new version and the same change number, in the
  * same statement.
  */
-export async function createTask(
+export async function createTask(deps: Deps, userId: string, input: NewTask): Promise<TaskJson> {
+  return movingVersions(runWrite(deps, userId, createTaskWrite(deps, userId, input)));
+}
+
+export function createTaskWrite(
   deps: Deps,
   userId: string,
-  input: {
-    title: string;
-    description?: string | null | undefined;
-    due_date?: string | null | undefined;
-    priority: string;
-    parent_id?: string | null | undefined;
-  },
-): Promise<TaskJson> {
+  input: NewTask,
+  options: WriteOptions = {},
+): Write<CreateRow, TaskJson> {
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
+  const id = options.id ?? deps.ids.uuid();
   const parentId = input.parent_id ?? null;
   // The parent is read by this statement, after the lock: a parent deleted by a request that held
   // the lock before is seen in the trash. Its level counts the ancestors above it (UNION ends the
-  // walk even on a cycle, which no write can make: a parent is set once, to an older task).
+  // walk even on a cycle, which no write can make).
   const parentCtes =
     parentId === null
       ? sql`parent as (select null::uuid as user_id, null::boolean as in_trash, null::int as level where false),`
@@ -152,19 +163,19 @@ export async function createTask(
       ? sql`true`
       : sql`exists (select 1 from parent where user_id = ${userId} and not in_trash and level < ${MAX_TASK_DEPTH})`;
   // The cap's count must see every create committed before this one: the user's row lock is taken
-  // by a statement of its own, so the count that follows (a new snapshot) comes after it.
-  const [, result] = await movingVersions(
-    deps.db.batch([
-      lockUser(deps, userId),
-      deps.db.execute<ParentFound & { task: TaskJson | null }>(sql`
-    with recursive seq as (${nextChangeSeq(userId)}),
+  // by a statement of its own (locked), so the count that follows (a new snapshot) comes after it.
+  // A batch gives the id (derived from its command id): one taken already is refused, not a 500.
+  return {
+    locked: true,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     ${parentCtes}
     inserted as (
       insert into tasks (id, user_id, parent_id, position, title, description, priority, due_date, created_at, updated_at, change_seq)
-      select ${deps.ids.uuid()}, ${userId}, ${parentId}::uuid, ${lastPosition(userId, sql`${parentId}::uuid`)}, ${input.title}, ${input.description ?? null},
+      select ${id}, ${userId}, ${parentId}::uuid, ${lastPosition(userId, sql`${parentId}::uuid`)}, ${input.title}, ${input.description ?? null},
              ${input.priority}::task_priority, ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
-       where ${parentHolds}
+       where ${parentHolds} and (select seq from seq) > 0
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
+      on conflict (id) do nothing
       returning *
     ),
     parent_bumped as (
@@ -172,25 +183,30 @@ export async function createTask(
        where p.id = (select parent_id from inserted) and p.user_id = ${userId} and p.deleted_at is null
          and (select seq from seq) > 0
     ),
-    committed as (${commitChangeSeq(userId, 'inserted')})
-    select (select user_id from parent) as parent_owner, (select in_trash from parent) as parent_in_trash,
-           (select level from parent) as parent_level, (select ${TASK_JSON} from inserted t) as task`),
-    ]),
-  );
-  const row = result.rows[0];
-  if (parentId !== null) {
-    refuseParent(row, userId);
-    refuseDepth(row?.parent_level ?? 0, 1);
-  }
-  const task = row?.task;
-  if (!task) {
-    throw new AppError(
-      'LIMIT_REACHED',
-      `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some first.`,
-    );
-  }
-  // Created this instant, so no category and no subtask yet: the JSON built from the inserted row is complete.
-  return task;
+    committed as (${commitChangeSeq(userId, 'inserted')})`,
+    select: sql`(select user_id from parent) as parent_owner, (select in_trash from parent) as parent_in_trash,
+           (select level from parent) as parent_level, (select ${TASK_JSON} from inserted t) as task,
+           exists (select 1 from tasks where id = ${id}) as id_taken`,
+    applied: sql`exists (select 1 from inserted)`,
+    answer: (row) => {
+      if (parentId !== null) {
+        refuseParent(row, userId);
+        refuseDepth(row?.parent_level ?? 0, 1);
+      }
+      const task = row?.task;
+      if (!task && row?.id_taken) {
+        throw new AppError('CONFLICT', 'This command id created a task before: give each command an id of its own.');
+      }
+      if (!task) {
+        throw new AppError(
+          'LIMIT_REACHED',
+          `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some first.`,
+        );
+      }
+      // Created this instant, so no category and no subtask yet: the JSON built from the inserted row is complete.
+      return task;
+    },
+  };
 }
 
 export async function getTask(deps: Deps, userId: string, taskId: string): Promise<TaskJson> {
@@ -271,6 +287,19 @@ export async function updateTask(
   changes: TaskChanges,
   check: VersionCheck,
 ): Promise<TaskJson> {
+  return movingVersions(runWrite(deps, userId, updateTaskWrite(deps, userId, taskId, changes, check)));
+}
+
+type UpdateRow = { owner: string | null; current_version: number | null; task: TaskJson | null };
+
+export function updateTaskWrite(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  changes: TaskChanges,
+  check: VersionCheck,
+  options: WriteOptions = {},
+): Write<UpdateRow, TaskJson> {
   const now = deps.clock.now();
   assertFuture(changes.due_date, now);
   const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`, sql`change_seq = (select seq from seq)`];
@@ -295,9 +324,9 @@ export async function updateTask(
       ),`
     : sql``;
 
-  type Outcome = { owner: string | null; current_version: number | null; task: TaskJson | null };
-  const statement = deps.db.execute<Outcome>(sql`
-    with recursive seq as (${nextChangeSeq(userId)}),
+  return {
+    locked: completing,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     -- Whose task it is, read without a lock: another user's row is never locked by this caller.
     owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     -- FOR UPDATE, on the caller's own row only: after waiting on a concurrent writer, this reads the
@@ -314,18 +343,18 @@ export async function updateTask(
       returning t.*
     ),
     ${completeDescendants}
-    committed as (${commitChangeSeq(userId, 'updated')})
-    select (select user_id from owner) as owner,
+    committed as (${commitChangeSeq(userId, 'updated')})`,
+    select: sql`(select user_id from owner) as owner,
            (select version from target) as current_version,
-           (select ${TASK_JSON} from updated t) as task`);
-  const result = await movingVersions(
-    completing ? deps.db.batch([lockUser(deps, userId), statement]).then(([, r]) => r) : statement,
-  );
-  const row = result.rows[0];
-  checkOwner(row?.owner, userId, 'task');
-  // The version moved on (or the task was deleted meanwhile): say which version is current.
-  if (!row?.task) throw staleVersion('task', check, row?.current_version);
-  return row.task;
+           (select ${TASK_JSON} from updated t) as task`,
+    applied: sql`exists (select 1 from updated)`,
+    answer: (row) => {
+      checkOwner(row?.owner, userId, 'task');
+      // The version moved on (or the task was deleted meanwhile): say which version is current.
+      if (!row?.task) throw staleVersion('task', check, row?.current_version);
+      return row.task;
+    },
+  };
 }
 
 /**
@@ -340,12 +369,22 @@ export async function deleteTask(
   taskId: string,
   check: VersionCheck | undefined,
 ): Promise<void> {
+  return movingVersions(runWrite(deps, userId, deleteTaskWrite(deps, userId, taskId, check)));
+}
+
+type DeleteRow = { owner: string | null; current_version: number | null; deleted: number };
+
+export function deleteTaskWrite(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  check: VersionCheck | undefined,
+  options: WriteOptions = {},
+): Write<DeleteRow, void> {
   const now = deps.clock.now();
-  const [, result] = await movingVersions(
-    deps.db.batch([
-      lockUser(deps, userId),
-      deps.db.execute<{ owner: string | null; current_version: number | null; deleted: number }>(sql`
-    with recursive seq as (${nextChangeSeq(userId)}),
+  return {
+    locked: true,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     target as (
       select version, parent_id from tasks
@@ -369,17 +408,18 @@ export async function deleteTask(
        where p.id = (select parent_id from target) and p.user_id = ${userId} and p.deleted_at is null
          and exists (select 1 from deleted where id = ${taskId}) and (select seq from seq) > 0
     ),
-    committed as (${commitChangeSeq(userId, 'deleted')})
-    select (select user_id from owner) as owner, (select version from target) as current_version,
-           (select count(*) from deleted where id = ${taskId})::int as deleted`),
-    ]),
-  );
-  const row = result.rows[0];
-  checkOwner(row?.owner, userId, 'task');
-  if (row?.deleted === 1) return;
-  // Deleted by a concurrent request in between: it is gone either way. Otherwise the version moved.
-  if (check && row?.current_version != null) throw staleVersion('task', check, row.current_version);
-  throw notFound('task');
+    committed as (${commitChangeSeq(userId, 'deleted')})`,
+    select: sql`(select user_id from owner) as owner, (select version from target) as current_version,
+           (select count(*) from deleted where id = ${taskId})::int as deleted`,
+    applied: sql`exists (select 1 from deleted where id = ${taskId})`,
+    answer: (row) => {
+      checkOwner(row?.owner, userId, 'task');
+      if (row?.deleted === 1) return;
+      // Deleted by a concurrent request in between: it is gone either way. Otherwise the version moved.
+      if (check && row?.current_version != null) throw staleVersion('task', check, row.current_version);
+      throw notFound('task');
+    },
+  };
 }
 
 /**
@@ -395,22 +435,32 @@ export async function restoreTask(
   taskId: string,
   check: VersionCheck | undefined,
 ): Promise<TaskJson> {
+  return movingVersions(runWrite(deps, userId, restoreTaskWrite(deps, userId, taskId, check)));
+}
+
+type RestoreRow = {
+  owner: string | null;
+  current_version: number | null;
+  in_trash: boolean | null;
+  version_holds: boolean | null;
+  parent_in_trash: boolean | null;
+  task: TaskJson | null;
+  restored_subtasks: number;
+  current: TaskJson | null;
+};
+
+export function restoreTaskWrite(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  check: VersionCheck | undefined,
+  options: WriteOptions = {},
+): Write<RestoreRow, TaskJson> {
   const now = deps.clock.now();
-  const [, result] = await movingVersions(
-    // Restoring counts toward the cap too: the user's row lock first, as in createTask.
-    deps.db.batch([
-      lockUser(deps, userId),
-      deps.db.execute<{
-        owner: string | null;
-        current_version: number | null;
-        in_trash: boolean | null;
-        version_holds: boolean | null;
-        parent_in_trash: boolean | null;
-        task: TaskJson | null;
-        restored_subtasks: number;
-        current: TaskJson | null;
-      }>(sql`
-    with recursive seq as (${nextChangeSeq(userId)}),
+  // Restoring counts toward the cap too: after the user's row lock, as in createTask.
+  return {
+    locked: true,
+    ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     owner as (select user_id from tasks where id = ${taskId}),
     target as (
       select version, parent_id, deleted_at, deleted_at is not null as in_trash from tasks
@@ -449,34 +499,37 @@ export async function restoreTask(
        where p.id = (select parent_id from target) and p.user_id = ${userId} and p.deleted_at is null
          and exists (select 1 from restored where id = ${taskId}) and (select seq from seq) > 0
     ),
-    committed as (${commitChangeSeq(userId, 'restored')})
-    select (select user_id from owner) as owner,
+    committed as (${commitChangeSeq(userId, 'restored')})`,
+    select: sql`(select user_id from owner) as owner,
            (select version from target) as current_version,
            (select in_trash from target) as in_trash,
            (select ${versionMatches(sql`t.version`, check)} from target t) as version_holds,
            (select in_trash from parent) as parent_in_trash,
            (select ${TASK_JSON} from restored t where t.id = ${taskId}) as task,
            (select count(*) from restored where parent_id = ${taskId})::int as restored_subtasks,
-           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`),
-    ]),
-  );
-  const row = result.rows[0];
-  checkOwner(row?.owner, userId, 'task');
-  // Built from the statement's snapshot, where its subtasks were still in the trash.
-  if (row?.task) return { ...row.task, subtask_count: row.task.subtask_count + row.restored_subtasks };
-  if (row?.version_holds === false) throw staleVersion('task', check, row.current_version);
-  if (row?.in_trash === false && row.current) return row.current;
-  if (row?.parent_in_trash) {
-    throw new AppError(
-      'CONFLICT',
-      'Its parent task is in the trash: restore its parent first (that brings back what was deleted with it).',
-    );
-  }
-  throw new AppError(
-    'LIMIT_REACHED',
-    `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some before restoring this one ` +
-      '(the subtasks deleted with it come back with it and count too).',
-  );
+           (select ${TASK_JSON} from tasks t where t.id = ${taskId} and t.user_id = ${userId}) as current`,
+    // A task not in the trash is answered unchanged: a success too.
+    applied: sql`exists (select 1 from restored where id = ${taskId})
+      or exists (select 1 from target t where not t.in_trash and ${versionMatches(sql`t.version`, check)})`,
+    answer: (row) => {
+      checkOwner(row?.owner, userId, 'task');
+      // Built from the statement's snapshot, where its subtasks were still in the trash.
+      if (row?.task) return { ...row.task, subtask_count: row.task.subtask_count + row.restored_subtasks };
+      if (row?.version_holds === false) throw staleVersion('task', check, row.current_version);
+      if (row?.in_trash === false && row.current) return row.current;
+      if (row?.parent_in_trash) {
+        throw new AppError(
+          'CONFLICT',
+          'Its parent task is in the trash: restore its parent first (that brings back what was deleted with it).',
+        );
+      }
+      throw new AppError(
+        'LIMIT_REACHED',
+        `You have ${MAX_LIVE_TASKS_PER_USER} tasks, the most one account may keep. Delete some before restoring this one ` +
+          '(the subtasks deleted with it come back with it and count too).',
+      );
+    },
+  };
 }
 
 /** The trash: deleted tasks, most recently deleted first, until the purge removes them. */
