@@ -13,6 +13,7 @@ const task = {
   id: TASK_ID,
   user_id: '01a21ce1-50cf-7237-b8b8-bcd30d1af7d4',
   parent_id: null,
+  position: 'a0',
   title: 'Write the report',
   description: null,
   status: 'todo',
