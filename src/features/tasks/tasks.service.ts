@@ -35,15 +35,18 @@ export async function movingVersions<T>(statement: PromiseLike<T>): Promise<T> {
   try {
     return await statement;
   } catch (error) {
-    if (sqlState(error) === '22003') {
-      throw new AppError(
-        'CONFLICT',
-        `The task is at the highest version (${MAX_TASK_VERSION}) and cannot change any more. Create a new task instead.`,
-        { extensions: { current_version: MAX_TASK_VERSION } },
-      );
-    }
-    throw error;
+    throw highestVersion(error) ?? error;
   }
+}
+
+/** The 409 for a statement that failed because a task is at the highest version, or null. */
+export function highestVersion(error: unknown): AppError | null {
+  if (sqlState(error) !== '22003') return null;
+  return new AppError(
+    'CONFLICT',
+    `The task is at the highest version (${MAX_TASK_VERSION}) and cannot change any more. Create a new task instead.`,
+    { extensions: { current_version: MAX_TASK_VERSION } },
+  );
 }
 
 type Owned = {
@@ -122,7 +125,7 @@ export interface NewTask {
   parent_id?: string | null | undefined;
 }
 
-type CreateRow = ParentFound & { task: TaskJson | null; id_taken: boolean };
+type CreateRow = ParentFound & { task: TaskJson | null; id_taken: boolean; user_exists: boolean };
 
 /**
  * A new task, top-level or a subtask of `parent_id`, last among its siblings. A subtask changes its
@@ -186,9 +189,12 @@ export function createTaskWrite(
     committed as (${commitChangeSeq(userId, 'inserted')})`,
     select: sql`(select user_id from parent) as parent_owner, (select in_trash from parent) as parent_in_trash,
            (select level from parent) as parent_level, (select ${TASK_JSON} from inserted t) as task,
-           exists (select 1 from tasks where id = ${id}) as id_taken`,
+           exists (select 1 from tasks where id = ${id}) as id_taken,
+           exists (select 1 from task_sync_state where user_id = ${userId}) as user_exists`,
     applied: sql`exists (select 1 from inserted)`,
     answer: (row) => {
+      // A valid token of a deleted account, past a denylist that could not answer (Upstash down).
+      if (row && !row.user_exists) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
       if (parentId !== null) {
         refuseParent(row, userId);
         refuseDepth(row?.parent_level ?? 0, 1);
