@@ -9,6 +9,7 @@ import type { AppEnv } from './app-env.ts';
 import type { DepsOverrides } from './deps.ts';
 import { accountRouter } from './features/account/account.index.ts';
 import { authRouter } from './features/auth/auth.index.ts';
+import { batchRouter } from './features/batch/batch.index.ts';
 import { categoriesRouter } from './features/categories/categories.index.ts';
 import { healthRouter } from './features/health/health.index.ts';
 import { tasksRouter } from './features/tasks/tasks.index.ts';
@@ -73,6 +74,7 @@ export function createApp(options: AppOptions = {}) {
   app.route('/', accountRouter);
   app.route('/', tasksRouter);
   app.route('/', categoriesRouter);
+  app.route('/', batchRouter);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -2,6 +2,7 @@ import { createApp } from './app.ts';
 import { createDeps } from './deps.ts';
 import { loadConfig, type Bindings } from './env.ts';
 import { deleteExpiredTokens } from './features/auth/auth.service.ts';
+import { purgeBatchCommands } from './features/batch/batch.service.ts';
 import { purgeTrash } from './features/tasks/tasks.service.ts';
 import { describeError, log } from './lib/log.ts';
 
@@ -18,7 +19,8 @@ async function scheduled(controller: ScheduledController, env: Bindings): Promis
     const deps = createDeps(config.config, env);
     const deleted = await deleteExpiredTokens(deps);
     const purged = await purgeTrash(deps, config.config.TRASH_RETENTION_DAYS);
-    log('info', 'scheduled cleanup', { cron: controller.cron, deleted, purged });
+    const batchCommands = await purgeBatchCommands(deps);
+    log('info', 'scheduled cleanup', { cron: controller.cron, deleted, purged, batch_commands: batchCommands });
   } catch (error) {
     log('error', 'scheduled cleanup failed', { cron: controller.cron, error: describeError(error) });
     throw error;

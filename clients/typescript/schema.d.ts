@@ -537,6 +537,26 @@ export interface paths {
     patch: operations['updateCategory'];
     trace?: never;
   };
+  '/api/v1/batch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run up to 100 writes in one request
+     * @description Up to 100 commands (create, update, delete, restore and move a task; create and delete a category; link and unlink), run in order in one transaction. Each answers as its single route would (status, body or problem details, with `errors[]` pointers into `/body/commands/{i}/args`); optimistic locking, ownership, caps and validation are the same. A `temp_id` on a create stands for its id in later commands. A command id seen before is answered from its first result, not run again, so a whole queue can be sent again after a timeout. `mode: atomic`: all or nothing. A body that does not match the schema is refused whole (400) and runs nothing. Counts as one request per 10 commands against the rate limit.
+     */
+    post: operations['runBatch'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -607,6 +627,8 @@ export interface components {
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'IDEMPOTENCY_KEY_REUSED'
+        | 'COMMAND_ID_REUSED'
+        | 'NOT_APPLIED'
         | 'INVALID_CREDENTIALS'
         | 'REFRESH_TOKEN_INVALID'
         | 'REFRESH_TOKEN_REVOKED'
@@ -727,6 +749,8 @@ export interface components {
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'IDEMPOTENCY_KEY_REUSED'
+        | 'COMMAND_ID_REUSED'
+        | 'NOT_APPLIED'
         | 'INVALID_CREDENTIALS'
         | 'REFRESH_TOKEN_INVALID'
         | 'REFRESH_TOKEN_REVOKED'
@@ -1129,6 +1153,7 @@ export interface components {
        */
       password: string;
     };
+    /** @description A new task: the body of POST /api/v1/tasks */
     CreateTaskRequest: {
       /**
        * @description What is to be done
@@ -1270,6 +1295,7 @@ export interface components {
        */
       removed_at: string;
     };
+    /** @description The fields to change, with the version read: the body of PATCH /api/v1/tasks/{task_id} */
     UpdateTaskRequest: {
       /** @description A new title */
       title?: string;
@@ -1304,6 +1330,7 @@ export interface components {
        */
       version?: number;
     };
+    /** @description Where the task goes: the body of POST /api/v1/tasks/{task_id}/move */
     MoveTaskRequest: {
       /**
        * Format: uuid
@@ -1329,6 +1356,7 @@ export interface components {
        */
       version?: number;
     };
+    /** @description A category of tasks, unique by name per user */
     Category: {
       /**
        * Format: uuid
@@ -1363,6 +1391,7 @@ export interface components {
        */
       version: number;
     };
+    /** @description A new category: the body of POST /api/v1/categories */
     CreateCategoryRequest: {
       /**
        * @description Unique per user, case-insensitively
@@ -1398,6 +1427,273 @@ export interface components {
        * @example 1
        */
       version?: number;
+    };
+    BatchResponse: {
+      /**
+       * @description The mode the batch ran in
+       * @enum {string}
+       */
+      mode: 'independent' | 'atomic';
+      /** @description Whether every command succeeded */
+      applied: boolean;
+      /** @description One per command, in order */
+      results: components['schemas']['BatchResult'][];
+      /** @description Each `temp_id` of a successful create, with the real id, in command order */
+      temp_ids: components['schemas']['BatchTempId'][];
+      /** @description null when nothing was written (an atomic batch that failed): your cursor stands */
+      sync: {
+        /** @description The delta-sync position after this batch: pass it to GET /api/v1/tasks/changes */
+        next_cursor: string;
+        /** @description True when your `sync_cursor` had seen every change before this batch: keep `next_cursor`, and the results are all you missed. False (or no sync_cursor sent): sync from your own cursor as usual. */
+        caught_up: boolean;
+      } | null;
+    };
+    BatchResult: {
+      /** @description The command id */
+      id: string;
+      /**
+       * Format: int32
+       * @description What the single route would have answered
+       * @example 201
+       */
+      status: number;
+      /** @description Answered from the first run of this command id */
+      replayed: boolean;
+      task?: components['schemas']['Task'];
+      category?: components['schemas']['Category'];
+      problem?: components['schemas']['Problem'];
+    };
+    /** @description A temp id and the real id it stands for */
+    BatchTempId: {
+      /**
+       * Format: uuid
+       * @description The temp id the command gave
+       */
+      temp_id: string;
+      /**
+       * Format: uuid
+       * @description The id of what it created
+       */
+      id: string;
+    };
+    BatchRequest: {
+      /**
+       * @description `independent` (the default): each command succeeds or fails on its own. `atomic`: all or nothing; the first command that fails stops the batch, nothing is written, and every other command answers 424.
+       * @default independent
+       * @enum {string}
+       */
+      mode?: 'independent' | 'atomic';
+      /** @description The `next_cursor` of your last GET /api/v1/tasks/changes. When nothing changed after it but this batch, the answer says `sync.caught_up: true` and its `sync.next_cursor` continues from after the batch. */
+      sync_cursor?: string;
+      /** @description 1 to 100 commands, run in order. */
+      commands: (
+        | components['schemas']['BatchCommand_task_create']
+        | components['schemas']['BatchCommand_task_update']
+        | components['schemas']['BatchCommand_task_delete']
+        | components['schemas']['BatchCommand_task_restore']
+        | components['schemas']['BatchCommand_task_move']
+        | components['schemas']['BatchCommand_category_create']
+        | components['schemas']['BatchCommand_category_delete']
+        | components['schemas']['BatchCommand_task_link']
+        | components['schemas']['BatchCommand_task_unlink']
+      )[];
+    };
+    /** @description Creates a task (201 with the task). `args.parent_id` may be a temp id. */
+    BatchCommand_task_create: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route POST /api/v1/tasks (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.create';
+      /**
+       * Format: uuid
+       * @description A UUID of your choosing that later commands of this batch may use in place of the new id; `temp_ids` in the answer maps it to the real one. Unique within the batch.
+       * @example 7d9c4f6e-1b2a-4c3d-9e8f-7a6b5c4d3e2f
+       */
+      temp_id?: string;
+      args: components['schemas']['CreateTaskRequest'];
+    };
+    /** @description Updates a task (200 with the task). `args.version` is required: there is no If-Match per command. */
+    BatchCommand_task_update: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route PATCH /api/v1/tasks/{task_id} (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.update';
+      /**
+       * Format: uuid
+       * @description The task id, or the `temp_id` of a task created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      task_id: string;
+      args: components['schemas']['UpdateTaskRequest'];
+    };
+    /** @description Moves a task and its subtasks to the trash (204). */
+    BatchCommand_task_delete: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route DELETE /api/v1/tasks/{task_id} (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.delete';
+      /**
+       * Format: uuid
+       * @description The task id, or the `temp_id` of a task created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      task_id: string;
+      args?: components['schemas']['BatchVersionArgs'];
+    };
+    /** @description Only if the task is still at this version, when given */
+    BatchVersionArgs: {
+      /**
+       * Format: int32
+       * @description The version you read: 409 with current_version if it changed since
+       */
+      version?: number;
+    };
+    /** @description Restores a task from the trash (200 with the task). */
+    BatchCommand_task_restore: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route POST /api/v1/tasks/{task_id}/restore (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.restore';
+      /**
+       * Format: uuid
+       * @description The task id, or the `temp_id` of a task created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      task_id: string;
+      args?: components['schemas']['BatchVersionArgs'];
+    };
+    /** @description Moves a task (200 with the task). `args.parent_id`, `before` and `after` may be temp ids. */
+    BatchCommand_task_move: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route POST /api/v1/tasks/{task_id}/move (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.move';
+      /**
+       * Format: uuid
+       * @description The task id, or the `temp_id` of a task created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      task_id: string;
+      args: components['schemas']['MoveTaskRequest'];
+    };
+    /** @description Creates a category (201 with the category). */
+    BatchCommand_category_create: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route POST /api/v1/categories (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'category.create';
+      /**
+       * Format: uuid
+       * @description A UUID of your choosing that later commands of this batch may use in place of the new id; `temp_ids` in the answer maps it to the real one. Unique within the batch.
+       * @example 7d9c4f6e-1b2a-4c3d-9e8f-7a6b5c4d3e2f
+       */
+      temp_id?: string;
+      args: components['schemas']['CreateCategoryRequest'];
+    };
+    /** @description Deletes a category; its tasks stay (204). */
+    BatchCommand_category_delete: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route DELETE /api/v1/categories/{cat_id} (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'category.delete';
+      /**
+       * Format: uuid
+       * @description The category id, or the `temp_id` of a category created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      category_id: string;
+    };
+    /** @description Assigns a category to a task (200 with the task). */
+    BatchCommand_task_link: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route POST /api/v1/tasks/{task_id}/categories/{cat_id} (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.link';
+      /**
+       * Format: uuid
+       * @description The task id, or the `temp_id` of a task created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      task_id: string;
+      /**
+       * Format: uuid
+       * @description The category id, or the `temp_id` of a category created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      category_id: string;
+    };
+    /** @description Removes a category from a task (204). */
+    BatchCommand_task_unlink: {
+      /**
+       * @description Your id for this command, unique for your account (a UUID does): a command id sent again within 30 days is answered from its first result and not run again (422 if the command differs). 1-64 characters of `A-Za-z0-9._:-`.
+       * @example c1f0a8e2-3d4b-4c5d-8e9f-0a1b2c3d4e5f
+       */
+      id: string;
+      /**
+       * @description What the command does: the route DELETE /api/v1/tasks/{task_id}/categories/{cat_id} (enum property replaced by openapi-typescript)
+       * @enum {string}
+       */
+      type: 'task.unlink';
+      /**
+       * Format: uuid
+       * @description The task id, or the `temp_id` of a task created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      task_id: string;
+      /**
+       * Format: uuid
+       * @description The category id, or the `temp_id` of a category created earlier in this batch
+       * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
+       */
+      category_id: string;
     };
   };
   responses: {
@@ -2942,6 +3238,48 @@ export interface operations {
       404: components['responses']['NotFoundRateLimited'];
       409: components['responses']['ConflictRateLimited'];
       412: components['responses']['PreconditionFailedRateLimited'];
+      413: components['responses']['ContentTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContentRateLimited'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
+    };
+  };
+  runBatch: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique key per logical request (1-255 visible ASCII characters, e.g. a UUID). A retry with the same key and body gets the first response again (with `Idempotent-Replayed: true`) for 24 h; the same key with another body is 422; a retry while the first runs is 409. */
+        'idempotency-key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['BatchRequest'];
+      };
+    };
+    responses: {
+      /** @description One result per command, the temp ids and the sync position */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          RateLimit: components['headers']['RateLimit'];
+          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BatchResponse'];
+        };
+      };
+      400: components['responses']['BadRequestRateLimited'];
+      401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      403: components['responses']['ForbiddenRateLimited'];
+      409: components['responses']['ConflictRateLimited'];
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContentRateLimited'];

@@ -12,10 +12,16 @@ export function uniqueViolation(error: unknown, constraint: string): boolean {
   return found?.code === '23505' && found.constraint === constraint;
 }
 
-function postgresError(error: unknown): { code: string; constraint?: unknown } | undefined {
+/** The DETAIL of a database error (what a RAISE put there), if it has one. */
+export function postgresErrorDetail(error: unknown): string | undefined {
+  const detail = postgresError(error)?.detail;
+  return typeof detail === 'string' ? detail : undefined;
+}
+
+function postgresError(error: unknown): { code: string; constraint?: unknown; detail?: unknown } | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, constraint };
+    const { code, constraint, detail } = e as { code?: unknown; constraint?: unknown; detail?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return { code, constraint, detail };
   }
   return undefined;
 }

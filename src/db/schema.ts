@@ -5,6 +5,7 @@ import {
   customType,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -305,6 +306,30 @@ function oneTimeTokenTable<N extends string>(name: N) {
     ],
   );
 }
+
+/**
+ * Commands of POST /api/v1/batch already run, each with the row its statement returned and a
+ * digest of the command, so a command id sent again is answered from here instead of running twice
+ * (docs/decisions/0028). Written in the command's own statement; the cron drops them after
+ * BATCH_COMMAND_RETENTION_DAYS.
+ */
+export const batchCommands = pgTable(
+  'batch_commands',
+  {
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    commandId: text().notNull(),
+    fingerprint: text().notNull(),
+    answer: jsonb().notNull(),
+    createdAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.commandId] }),
+    index('batch_commands_created_at_idx').on(t.createdAt),
+    check('batch_commands_id_length', sql`char_length(${t.commandId}) between 1 and 64`),
+  ],
+);
 
 export const emailVerificationTokens = oneTimeTokenTable('email_verification_tokens');
 export const passwordResetTokens = oneTimeTokenTable('password_reset_tokens');

@@ -25,6 +25,8 @@ import { hashToken } from '../lib/tokens.ts';
  * - `cache`: a read names its cache key (src/http/cached-json.ts serves it); a write says
  *   `'invalidate'` and retires the user's cached reads, before the write and again after it.
  * - `idempotent`: honour an Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header).
+ * - `cost`: how many requests this one counts as against the per-user limit (1 when absent), read
+ *   from the request before it is validated (POST /api/v1/batch counts its commands).
  */
 export type GateSpec = { auth: 'public' } | ({ auth: 'user' } & UserNeeds);
 
@@ -32,6 +34,7 @@ interface UserNeeds {
   verified?: boolean;
   cache?: CacheKey | 'invalidate';
   idempotent?: boolean;
+  cost?: (c: Context<AppEnv>) => Promise<number>;
 }
 
 export type CacheKey = (c: Context<AppEnv>) => string | null;
@@ -46,14 +49,15 @@ export type CacheKey = (c: Context<AppEnv>) => string | null;
 export function gate(spec: GateSpec): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const user = spec.auth === 'user' ? await authenticate(c) : null;
-    const { verified, cache, idempotent }: UserNeeds = spec.auth === 'user' ? spec : {};
+    const { verified, cache, idempotent, cost }: UserNeeds = spec.auth === 'user' ? spec : {};
+    const weight = user && cost ? await cost(c) : 1;
     const idempotency = user && idempotent ? await readIdempotencyKey(c, user.userId) : null;
     const cacheKey = typeof cache === 'function' ? cache(c) : null;
     const { redis, config } = c.get('deps');
 
     const [limit, revoked, cacheRead, invalidated, claim] = await Promise.all([
       user
-        ? countRequest('user', user.userId, config.RATE_LIMIT_USER_PER_MINUTE, c)
+        ? countRequest('user', user.userId, config.RATE_LIMIT_USER_PER_MINUTE, c, weight)
         : countRequest('ip', clientKey(c.req.header('CF-Connecting-IP')), config.RATE_LIMIT_IP_PER_MINUTE, c),
       user ? settle(isRevoked(redis, user.userId, user.sessionId)) : null,
       user && cacheKey !== null ? settle(readCache(redis, user.userId, cacheKey)) : null,
@@ -176,6 +180,7 @@ async function countRequest(
   identifier: string,
   limit: number,
   c: Context<AppEnv>,
+  weight = 1,
 ): Promise<LimitOutcome> {
   const { redis, config } = c.get('deps');
   const limiter = new Ratelimit({
@@ -187,7 +192,7 @@ async function countRequest(
     analytics: false,
   });
   try {
-    const result = await limiter.limit(identifier);
+    const result = await limiter.limit(identifier, weight === 1 ? undefined : { rate: weight });
     if (result.reason === 'timeout') return { scope, limit, ok: false, reason: 'timed out' };
     return { scope, limit, ok: true, success: result.success, remaining: result.remaining, reset: result.reset };
   } catch (error) {

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used for a different request' },
+  COMMAND_ID_REUSED: { status: 422, title: 'This command id was used for a different command' },
+  NOT_APPLIED: { status: 424, title: 'Not applied: another command of the atomic batch failed' },
   INVALID_CREDENTIALS: { status: 401, title: 'Email or password is wrong' },
   REFRESH_TOKEN_INVALID: { status: 401, title: 'The refresh token is unknown or expired' },
   REFRESH_TOKEN_REVOKED: { status: 403, title: 'The refresh token was revoked' },

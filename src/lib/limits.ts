@@ -20,3 +20,10 @@ export const MAX_EXPORTED_LINKS = MAX_EXPORTED_TASKS * MAX_CATEGORIES_PER_USER;
 
 /** The session list shows at most this many sessions, the most recently used first. */
 export const MAX_LISTED_SESSIONS = 1000;
+
+/** Commands in one POST /api/v1/batch (docs/decisions/0028). */
+export const MAX_BATCH_COMMANDS = 100;
+/** A batch counts against the per-user rate limit as one request per this many commands (rounded up). */
+export const BATCH_COMMANDS_PER_REQUEST = 10;
+/** How long a batch command's answer is kept for replays. */
+export const BATCH_COMMAND_RETENTION_DAYS = 30;

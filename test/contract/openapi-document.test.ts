@@ -2,6 +2,7 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import * as accountRoutes from '../../src/features/account/account.routes.ts';
+import * as batchRoutes from '../../src/features/batch/batch.routes.ts';
 import * as authRoutes from '../../src/features/auth/auth.routes.ts';
 import * as categoriesRoutes from '../../src/features/categories/categories.routes.ts';
 import * as healthRoutes from '../../src/features/health/health.routes.ts';
@@ -103,6 +104,7 @@ describe('the document for client generators', () => {
     const routeModules: Record<string, unknown>[] = [
       accountRoutes,
       authRoutes,
+      batchRoutes,
       categoriesRoutes,
       healthRoutes,
       tasksRoutes,
@@ -159,7 +161,9 @@ describe('the document for client generators', () => {
     expect(Object.keys(doc.components.responses ?? {})).toEqual(
       expect.arrayContaining(['BadRequestRateLimited', 'UnauthorizedRateLimitedWithChallenge', 'InternalServerError']),
     );
-    // The served document, compact: 179 KB before the shared components (issue 13).
-    expect(JSON.stringify(doc).length).toBeLessThan(100_000);
+    // The served document, compact: 179 KB before the shared components (issue 13), 99 KB after; it
+    // grows with routes (117 KB with the move and the batch, whose nine commands are components
+    // that reference the routes' own bodies), not with copies.
+    expect(JSON.stringify(doc).length).toBeLessThan(125_000);
   });
 });

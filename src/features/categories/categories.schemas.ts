@@ -21,7 +21,7 @@ export const CreateCategorySchema = z
     name: text(3, 50).openapi({ examples: ['Work'], description: 'Unique per user, case-insensitively' }),
     color: color.default(DEFAULT_CATEGORY_COLOR).openapi({ description: 'A colour, `#RRGGBB`' }),
   })
-  .openapi('CreateCategoryRequest');
+  .openapi('CreateCategoryRequest', { description: 'A new category: the body of POST /api/v1/categories' });
 
 export const CategorySchema = z
   .object({
@@ -40,7 +40,7 @@ export const CategorySchema = z
       examples: [1],
     }),
   })
-  .openapi('Category');
+  .openapi('Category', { description: 'A category of tasks, unique by name per user' });
 
 /** A rename or recolour: the same rules as creation, with the version the client read. */
 export const UpdateCategorySchema = z

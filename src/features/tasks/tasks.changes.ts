@@ -1,5 +1,5 @@
 import type { z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { isoTimestamp, TASK_JSON } from '../../db/sql.ts';
 import { fromBase64Url, toBase64Url } from '../../lib/base64url.ts';
@@ -49,6 +49,20 @@ export function decodeSyncCursor(cursor: string): FeedPosition | null {
 }
 
 export type ChangesPage = z.infer<typeof ChangesPageSchema>;
+
+/**
+ * SQL: whether the feed holds anything past `since` that a client at that cursor has not seen (a
+ * change, or a purged tombstone it may have missed). The batch endpoint asks it under the user's
+ * row lock, before its own writes.
+ */
+export function changesAfter(userId: string, since: FeedPosition): SQL {
+  return sql`(exists (select 1 from tasks t where t.user_id = ${userId} and t.change_seq >= ${since.seq}
+                and (t.change_seq, 0, t.id) > (${since.seq}::bigint, ${since.kind}::int, ${since.a}::uuid))
+           or exists (select 1 from task_link_removals r where r.user_id = ${userId} and r.change_seq >= ${since.seq}
+                and (r.change_seq, 1, r.task_id, r.category_id)
+                    > (${since.seq}::bigint, ${since.kind}::int, ${since.a}::uuid, ${since.b}::uuid))
+           or coalesce((select purged_seq from task_sync_state where user_id = ${userId}) > ${since.seq}, false))`;
+}
 
 export async function taskChanges(
   deps: Deps,

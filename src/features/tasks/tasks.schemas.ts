@@ -71,7 +71,7 @@ export const CreateTaskSchema = z
         examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
       }),
   })
-  .openapi('CreateTaskRequest');
+  .openapi('CreateTaskRequest', { description: 'A new task: the body of POST /api/v1/tasks' });
 
 export const UpdateTaskSchema = z
   .strictObject({
@@ -87,7 +87,9 @@ export const UpdateTaskSchema = z
   .refine((body) => Object.keys(body).some((k) => k !== 'version'), {
     message: 'Nothing to change: send at least one field besides version',
   })
-  .openapi('UpdateTaskRequest');
+  .openapi('UpdateTaskRequest', {
+    description: 'The fields to change, with the version read: the body of PATCH /api/v1/tasks/{task_id}',
+  });
 
 /** Tasks per page, for the list and the trash alike. */
 const pageLimit = z.coerce
@@ -281,7 +283,7 @@ export const MoveTaskSchema = z
     message: 'Send before or after, not both',
     path: ['after'],
   })
-  .openapi('MoveTaskRequest');
+  .openapi('MoveTaskRequest', { description: 'Where the task goes: the body of POST /api/v1/tasks/{task_id}/move' });
 
 export const RestoreTaskSchema = z
   .strictObject({
