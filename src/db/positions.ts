@@ -9,28 +9,36 @@ import { sql, type SQL } from 'drizzle-orm';
  */
 
 /**
- * The positions of a user's live tasks under `parent` (SQL for a uuid, or null for the top level),
- * leaving out the task `except`, kept by `where`. Two branches, so each is a range of one index
- * (tasks_top_position_idx, tasks_sub_position_idx); the branch that does not apply reads nothing.
+ * Whose siblings: a parent's id, null for the top level, or SQL that yields either (a subquery).
+ * When the parent is known the statement reads one index; otherwise it has both branches.
  */
-function siblingPositions(userId: string, parent: SQL, except: SQL, where: SQL): SQL {
-  return sql`(
-      select position from tasks
-       where user_id = ${userId} and parent_id is null and deleted_at is null and ${parent} is null
-         and id is distinct from ${except} and ${where}
-      union all
-      select position from tasks
-       where parent_id = ${parent} and deleted_at is null and id is distinct from ${except} and ${where})`;
+export type Parent = string | null | SQL;
+
+/**
+ * The positions of a user's live tasks under `parent`, leaving out the task `except`, kept by
+ * `where`. Top-level tasks are a range of tasks_top_position_idx, subtasks of
+ * tasks_sub_position_idx; with a parent known only to SQL both branches are there, and the one
+ * that does not apply reads nothing.
+ */
+function siblingPositions(userId: string, parent: Parent, except: SQL, where: SQL): SQL {
+  const top = sql`select position from tasks
+       where user_id = ${userId} and parent_id is null and deleted_at is null
+         and id is distinct from ${except} and ${where}`;
+  const under = (id: SQL) => sql`select position from tasks
+       where parent_id = ${id} and deleted_at is null and id is distinct from ${except} and ${where}`;
+  if (parent === null) return sql`(${top})`;
+  if (typeof parent === 'string') return sql`(${under(sql`${parent}::uuid`)})`;
+  return sql`(${top} and ${parent} is null union all ${under(parent)})`;
 }
 
 /** The first sibling position after `key` (or null when none follows). */
-export function nextPosition(userId: string, parent: SQL, except: SQL, key: SQL): SQL {
+export function nextPosition(userId: string, parent: Parent, except: SQL, key: SQL): SQL {
   return sql`(select position from ${siblingPositions(userId, parent, except, sql`position > ${key}`)} s
      order by position limit 1)`;
 }
 
 /** The last sibling position before `key`, or the last of all when `key` is null. */
-export function previousPosition(userId: string, parent: SQL, except: SQL, key: SQL | null): SQL {
+export function previousPosition(userId: string, parent: Parent, except: SQL, key: SQL | null): SQL {
   const where = key === null ? sql`true` : sql`position < ${key}`;
   return sql`(select position from ${siblingPositions(userId, parent, except, where)} s
      order by position desc limit 1)`;
@@ -42,6 +50,6 @@ export function positionBetween(before: SQL, after: SQL): SQL {
 }
 
 /** The key after every live sibling: where a new task (or a restored one that lost its place) goes. */
-export function lastPosition(userId: string, parent: SQL, except: SQL = sql`null::uuid`): SQL {
+export function lastPosition(userId: string, parent: Parent, except: SQL = sql`null::uuid`): SQL {
   return positionBetween(previousPosition(userId, parent, except, null), sql`null`);
 }

@@ -1,7 +1,7 @@
 import type { z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import { commitChangeSeq, NEW_TASK_JSON, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
 import { runWrite, type Write, type WriteOptions } from '../../db/write.ts';
 import { lastPosition } from '../../db/positions.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
@@ -174,7 +174,7 @@ export function createTaskWrite(
     ${parentCtes}
     inserted as (
       insert into tasks (id, user_id, parent_id, position, title, description, priority, due_date, created_at, updated_at, change_seq)
-      select ${id}, ${userId}, ${parentId}::uuid, ${lastPosition(userId, sql`${parentId}::uuid`)}, ${input.title}, ${input.description ?? null},
+      select ${id}, ${userId}, ${parentId}::uuid, ${lastPosition(userId, parentId)}, ${input.title}, ${input.description ?? null},
              ${input.priority}::task_priority, ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
        where ${parentHolds} and (select seq from seq) > 0
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
@@ -188,7 +188,7 @@ export function createTaskWrite(
     ),
     committed as (${commitChangeSeq(userId, 'inserted')})`,
     select: sql`(select user_id from parent) as parent_owner, (select in_trash from parent) as parent_in_trash,
-           (select level from parent) as parent_level, (select ${TASK_JSON} from inserted t) as task,
+           (select level from parent) as parent_level, (select ${NEW_TASK_JSON} from inserted t) as task,
            exists (select 1 from tasks where id = ${id}) as id_taken,
            exists (select 1 from task_sync_state where user_id = ${userId}) as user_exists`,
     applied: sql`exists (select 1 from inserted)`,
