@@ -203,6 +203,52 @@ describe('POST /api/v1/batch', () => {
   });
 });
 
+describe('creates in a row (one statement per run of creates under one parent)', () => {
+  it('keeps command order among siblings, counts the cap command by command, and moves the parent once', async () => {
+    const user = await register(app);
+    const parent = await createTask(app, user.accessToken, { title: 'Parent' });
+    await app.sql`
+      insert into tasks (user_id, title, position)
+      select ${user.userId}, 'Bulk ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 9996) g`;
+    // 9,997 live: three more fit, the fourth and fifth do not.
+    const answer = await batch(user, {
+      commands: withIds(
+        ['One', 'Two', 'Three', 'Four', 'Five'].map((title) => ({
+          type: 'task.create',
+          args: { title: `Step ${title}`, parent_id: parent.id },
+        })),
+      ),
+    });
+    expect(statuses(answer)).toEqual([201, 201, 201, 409, 409]);
+    expect(answer.results[3]!.problem?.code).toBe('LIMIT_REACHED');
+    const made = answer.results.slice(0, 3).map((r) => r.task!);
+    expect(made.map((t) => t.parent_id)).toEqual([parent.id, parent.id, parent.id]);
+    expect(made[0]!.position < made[1]!.position && made[1]!.position < made[2]!.position).toBe(true);
+    const reread = await (await as(app, user.accessToken).get(`/api/v1/tasks/${parent.id}`)).json<TaskBody>();
+    expect(reread).toMatchObject({ subtask_count: 3, version: 2 });
+    const live =
+      await app.sql`select count(*)::int as n from tasks where user_id = ${user.userId} and deleted_at is null`;
+    expect(live[0]?.n).toBe(10_000);
+  });
+
+  it('refuses the whole run of an atomic batch past the cap', async () => {
+    const user = await register(app);
+    await app.sql`
+      insert into tasks (user_id, title, position)
+      select ${user.userId}, 'Bulk ' || g, 'z' || left(md5(gen_random_uuid()::text), 26) from generate_series(1, 9999) g`;
+    const answer = await batch(user, {
+      mode: 'atomic',
+      commands: withIds([
+        { type: 'task.create', args: { title: 'Fits' } },
+        { type: 'task.create', args: { title: 'Does not fit' } },
+      ]),
+    });
+    expect(statuses(answer)).toEqual([424, 409]);
+    const live = await app.sql`select count(*)::int as n from tasks where user_id = ${user.userId}`;
+    expect(live[0]?.n).toBe(9999);
+  });
+});
+
 describe('atomic mode', () => {
   it('writes nothing when one command fails: that one says why, the others 424', async () => {
     const user = await register(app);

@@ -136,6 +136,33 @@ export async function createTask(deps: Deps, userId: string, input: NewTask): Pr
   return movingVersions(runWrite(deps, userId, createTaskWrite(deps, userId, input)));
 }
 
+/**
+ * The CTEs (each followed by a comma) that read the parent a new task is to go under: `parent`
+ * (user_id, in_trash, level), no row for a top-level task. Read after the user's lock, so a parent
+ * deleted by a request that held the lock before is seen in the trash. The level counts the
+ * ancestors above it (UNION ends the walk even on a cycle, which no write can make).
+ */
+export function parentFacts(parentId: string | null): SQL {
+  return parentId === null
+    ? sql`parent as (select null::uuid as user_id, null::boolean as in_trash, null::int as level where false),`
+    : sql`ancestors(id, parent_id) as (
+          select id, parent_id from tasks where id = ${parentId}
+          union
+          select a.id, a.parent_id from tasks a join ancestors d on a.id = d.parent_id
+        ),
+        parent as (
+          select user_id, deleted_at is not null as in_trash, (select count(*) from ancestors)::int as level
+            from tasks where id = ${parentId}
+        ),`;
+}
+
+/** Whether the parent read by parentFacts may take a new subtask (always, at the top level). */
+export function parentAccepts(userId: string, parentId: string | null): SQL {
+  return parentId === null
+    ? sql`true`
+    : sql`exists (select 1 from parent where user_id = ${userId} and not in_trash and level < ${MAX_TASK_DEPTH})`;
+}
+
 export function createTaskWrite(
   deps: Deps,
   userId: string,
@@ -146,25 +173,8 @@ export function createTaskWrite(
   assertFuture(input.due_date, now);
   const id = options.id ?? deps.ids.uuid();
   const parentId = input.parent_id ?? null;
-  // The parent is read by this statement, after the lock: a parent deleted by a request that held
-  // the lock before is seen in the trash. Its level counts the ancestors above it (UNION ends the
-  // walk even on a cycle, which no write can make).
-  const parentCtes =
-    parentId === null
-      ? sql`parent as (select null::uuid as user_id, null::boolean as in_trash, null::int as level where false),`
-      : sql`ancestors(id, parent_id) as (
-          select id, parent_id from tasks where id = ${parentId}
-          union
-          select a.id, a.parent_id from tasks a join ancestors d on a.id = d.parent_id
-        ),
-        parent as (
-          select user_id, deleted_at is not null as in_trash, (select count(*) from ancestors)::int as level
-            from tasks where id = ${parentId}
-        ),`;
-  const parentHolds =
-    parentId === null
-      ? sql`true`
-      : sql`exists (select 1 from parent where user_id = ${userId} and not in_trash and level < ${MAX_TASK_DEPTH})`;
+  const parentCtes = parentFacts(parentId);
+  const parentHolds = parentAccepts(userId, parentId);
   // The cap's count must see every create committed before this one: the user's row lock is taken
   // by a statement of its own (locked), so the count that follows (a new snapshot) comes after it.
   // A batch gives the id (derived from its command id): one taken already is refused, not a 500.
