@@ -284,6 +284,12 @@ describe('round trips per route', () => {
     await measure(app, 'GET /tasks/trash', 200, () => api.get('/api/v1/tasks/trash'), true);
     await measure(app, 'POST /tasks/{id}/restore', 200, () => api.post(`/api/v1/tasks/${task.id}/restore`), true);
     await measure(app, 'POST /tasks/{id}/move', 200, () => api.post(`/api/v1/tasks/${task.id}/move`, {}), true);
+    const commands = Array.from({ length: 100 }, (_, i) => ({
+      id: `trips-${i}`,
+      type: 'task.create',
+      args: { title: `Batched task ${i}` },
+    }));
+    await measure(app, 'POST /batch (100 task.create)', 200, () => api.post('/api/v1/batch', { commands }), true);
     await measure(app, 'GET /tasks/changes', 200, () => api.get('/api/v1/tasks/changes?limit=50'), true);
     const retried = () =>
       app.request(
