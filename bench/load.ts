@@ -24,7 +24,8 @@ import { freePort, StandInError } from '../dev/stand-ins/real-servers.ts';
 import { startStandIns, type StandIns } from '../dev/stand-ins/server.ts';
 import { signAccessToken } from '../src/lib/jwt.ts';
 import type { FromParent, Phase, PhaseResult, Plan, ToParent } from './load/generator.ts';
-import { MIX } from './load/generator.ts';
+import { BATCH_SIZE, MIX } from './load/generator.ts';
+import { BATCH_COMMANDS_PER_REQUEST } from '../src/lib/limits.ts';
 import { evaluateTargets, formatReport, renderChart, type LoadReport, type RateResult } from './load/report.ts';
 import { Inspector, summarizeProfile, type ProfileSummary } from './load/profiler.ts';
 import { cpuBetween, sampleCpu, type CpuSample, type Groups } from './load/resources.ts';
@@ -256,7 +257,9 @@ const { unstable_readConfig } = (await import('wrangler')) as unknown as {
 const wrangler = unstable_readConfig({ config: path.join(root, 'wrangler.toml') });
 if (!wrangler.compatibility_date) await fail('wrangler.toml has no compatibility_date');
 const userLimit = Number(wrangler.vars.RATE_LIMIT_USER_PER_MINUTE ?? 100);
-const perUserPerMinute = (Math.max(...options.rates) * 60) / options.users;
+// A batch counts as ceil(commands / BATCH_COMMANDS_PER_REQUEST) requests against the limit.
+const costPerRequest = 1 + MIX.batch * (Math.ceil(BATCH_SIZE / BATCH_COMMANDS_PER_REQUEST) - 1);
+const perUserPerMinute = (Math.max(...options.rates) * 60 * costPerRequest) / options.users;
 if (perUserPerMinute > userLimit * 0.8) {
   await fail(
     `${Math.max(...options.rates)} req/s over ${options.users} users is ${perUserPerMinute.toFixed(0)} requests a minute per user, too close to the limit of ${userLimit}: seed more users (--users)`,

@@ -12,10 +12,23 @@ import { Pool } from 'undici';
 import { signAccessToken } from '../../src/lib/jwt.ts';
 import type { SeededUser } from './seed.ts';
 
-export type Op = 'list' | 'get' | 'create' | 'update' | 'delete';
+export type Op = 'list' | 'get' | 'create' | 'update' | 'delete' | 'batch';
 
-export const MIX: Record<Op, number> = { list: 0.4, get: 0.25, create: 0.15, update: 0.15, delete: 0.05 };
-const EXPECTED: Record<Op, number> = { list: 200, get: 200, create: 201, update: 200, delete: 204 };
+/**
+ * What the users do. One request in 200 is an offline client's queue coming back: a batch of
+ * BATCH_SIZE creates, so its latency sits beside a single create's in the same run (issue #15's
+ * target: under 3x). Its share comes out of the creates.
+ */
+export const MIX: Record<Op, number> = {
+  list: 0.4,
+  get: 0.25,
+  create: 0.145,
+  update: 0.15,
+  delete: 0.05,
+  batch: 0.005,
+};
+export const BATCH_SIZE = 100;
+const EXPECTED: Record<Op, number> = { list: 200, get: 200, create: 201, update: 200, delete: 204, batch: 200 };
 const OPS = Object.keys(MIX) as Op[];
 
 export interface Phase {
@@ -161,6 +174,17 @@ function updateBody(n: number): Record<string, unknown> {
     default:
       return { due_date: futureDate(), priority: pick(PRIORITIES) };
   }
+}
+
+/** A queue of creates, as a client that was offline sends it: one command id per write. */
+function batchBody(n: number): Record<string, unknown> {
+  return {
+    commands: Array.from({ length: BATCH_SIZE }, (_, i) => ({
+      id: crypto.randomUUID(),
+      type: 'task.create',
+      args: createBody(n * BATCH_SIZE + i),
+    })),
+  };
 }
 
 function createBody(n: number): Record<string, unknown> {
@@ -370,6 +394,10 @@ async function run(plan: Plan, send: (message: ToParent) => void): Promise<void>
     else if (op === 'create') {
       method = 'POST';
       body = JSON.stringify(createBody(n));
+    } else if (op === 'batch') {
+      method = 'POST';
+      path = '/api/v1/batch';
+      body = JSON.stringify(batchBody(n));
     } else if (op === 'update') {
       method = 'PATCH';
       path += `/${task!.id}`;
@@ -437,7 +465,16 @@ async function run(plan: Plan, send: (message: ToParent) => void): Promise<void>
       }
 
       if (status === EXPECTED[op]) {
-        if (op === 'create') {
+        if (op === 'batch') {
+          // A 200 with a command refused is still a failed write: count it as an error.
+          const answer = JSON.parse(text) as {
+            applied: boolean;
+            results: { task?: { id: string; version: number } }[];
+          };
+          if (!answer.applied) status = 'not-applied';
+          for (const r of answer.results)
+            if (r.task) user.tasks.push({ id: r.task.id, version: r.task.version, busy: false });
+        } else if (op === 'create') {
           const created = JSON.parse(text) as { id: string; version: number };
           user.tasks.push({ id: created.id, version: created.version, busy: false });
         } else if (op === 'update') {
