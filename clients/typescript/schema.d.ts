@@ -155,7 +155,11 @@ export interface paths {
     delete?: never;
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Change your name or time zone
+     * @description The time zone is where your days begin and end: recurring tasks advance in it, across its daylight-saving changes. A recurring task keeps the instants it already has; its later occurrences follow the new zone.
+     */
+    patch: operations['updateMe'];
     trace?: never;
   };
   '/api/v1/auth/verify-email': {
@@ -833,8 +837,13 @@ export interface components {
        * @description The email address, lower-cased
        */
       email: string;
-      /** @description The name given at registration */
+      /** @description The name given at registration, or changed since */
       full_name: string;
+      /**
+       * @description An IANA time zone name: where your days begin and end, for recurring tasks and reminders. UTC until you set one.
+       * @example Europe/Berlin
+       */
+      time_zone: string;
       /** @description True once the email address is verified */
       is_active: boolean;
       /**
@@ -874,6 +883,11 @@ export interface components {
        * @example Ann Smith
        */
       full_name: string;
+      /**
+       * @description An IANA time zone name, such as the device's; UTC when absent
+       * @example Europe/Berlin
+       */
+      time_zone?: string;
     };
     LoginRequest: {
       /**
@@ -918,6 +932,19 @@ export interface components {
        * @example yF2k6Zb0Qh3l8m1nXyJ5aT9sV4cW7eR0pL2oK8uI3gE
        */
       refresh_token: string;
+    };
+    /** @description The account fields to change: the body of PATCH /api/v1/auth/me */
+    UpdateMeRequest: {
+      /**
+       * @description A new name
+       * @example Ann Smith
+       */
+      full_name?: string;
+      /**
+       * @description An IANA time zone name: recurring tasks are computed in it from now on. Given back as the runtime spells it (`europe/berlin` becomes `Europe/Berlin`); 400 for a name it does not know or a UTC offset.
+       * @example Europe/Berlin
+       */
+      time_zone?: string;
     };
     VerifyEmailRequest: {
       /**
@@ -2180,6 +2207,42 @@ export interface operations {
         };
       };
       401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
+    };
+  };
+  updateMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateMeRequest'];
+      };
+    };
+    responses: {
+      /** @description The user, changed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          RateLimit: components['headers']['RateLimit'];
+          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['User'];
+        };
+      };
+      400: components['responses']['BadRequestRateLimited'];
+      401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      413: components['responses']['ContentTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];

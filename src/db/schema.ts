@@ -51,11 +51,17 @@ export const users = pgTable(
     emailVerifiedAt: timestamp({ withTimezone: true, mode: 'date' }),
     failedLoginCount: integer().notNull().default(0),
     lockedUntil: timestamp({ withTimezone: true, mode: 'date' }),
+    /**
+     * An IANA zone name as Intl spells it (validated by the API, src/lib/recurrence.ts): where the
+     * user's days begin and end, for recurring tasks and reminders. UTC until the user sets one.
+     */
+    timeZone: text().notNull().default('UTC'),
     ...timestamps,
     updatedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('users_email_key').on(t.email),
+    check('users_time_zone_length', sql`char_length(${t.timeZone}) between 1 and 64`),
     check('users_email_lower', sql`${t.email} = lower(${t.email})`),
     check('users_failed_login_count_nonnegative', sql`${t.failedLoginCount} >= 0`),
   ],

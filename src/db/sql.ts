@@ -43,7 +43,7 @@ export const NEW_TASK_JSON = sql`json_build_object(${TASK_FIELDS}, 'subtask_coun
 
 /** A user as the API returns it (never the hash, the counters or the lock). `u` is the users row. */
 export const USER_JSON = sql`json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name,
-  'is_active', u.is_active, 'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
+  'time_zone', u.time_zone, 'is_active', u.is_active, 'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
   'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)})`;
 
 /**

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { canonicalTimeZone, MAX_TIME_ZONE_LENGTH, TIME_ZONE_NAME } from './time-zone.ts';
 
 /**
  * Text that Postgres can store and JSON can carry: no NUL (Postgres rejects it in text, which would
@@ -61,4 +62,23 @@ export function timestamp() {
  */
 export function int32(min: number, max = 2_147_483_647) {
   return z.int().min(min).max(max).openapi({ format: 'int32' });
+}
+
+/** An IANA time zone name (src/lib/time-zone.ts), given back as Intl spells it. */
+export function timeZone() {
+  return z
+    .string()
+    .max(MAX_TIME_ZONE_LENGTH)
+    .openapi({ pattern: TIME_ZONE_NAME.source, examples: ['Europe/Berlin'] })
+    .transform((name, ctx) => {
+      const canonical = canonicalTimeZone(name);
+      if (canonical === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'Must be an IANA time zone name such as Europe/Berlin, America/New_York or UTC',
+        });
+        return z.NEVER;
+      }
+      return canonical;
+    });
 }

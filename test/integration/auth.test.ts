@@ -49,6 +49,7 @@ describe('register', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
       email: email.toLowerCase(),
       full_name: 'Ann Smith',
+      time_zone: 'UTC',
       is_active: false,
       email_verified_at: null,
       created_at: expect.any(String) as string,

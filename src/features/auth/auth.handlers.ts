@@ -62,6 +62,10 @@ export const me: AppRouteHandler<typeof routes.me> = async (c) => {
   return c.json(await auth.findUser(c.get('deps'), currentUserId(c)), 200);
 };
 
+export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
+  return c.json(await auth.updateUser(c.get('deps'), currentUserId(c), c.req.valid('json')), 200);
+};
+
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
   return c.json(await auth.verifyEmail(c.get('deps'), c.req.valid('json').token), 200);
 };

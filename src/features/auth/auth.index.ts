@@ -11,5 +11,6 @@ export const authRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
   .openapi(routes.logout, handlers.logout)
   .openapi(routes.logoutAll, handlers.logoutAll)
   .openapi(routes.me, handlers.me)
+  .openapi(routes.updateMe, handlers.updateMe)
   .openapi(routes.verifyEmail, handlers.verifyEmail)
   .openapi(routes.resendVerification, handlers.resendVerification);

@@ -9,6 +9,7 @@ import {
   RegisterBodySchema,
   ResendResponseSchema,
   TokenPairSchema,
+  UpdateMeBodySchema,
   UserSchema,
   VerifyEmailBodySchema,
 } from './auth.schemas.ts';
@@ -99,6 +100,18 @@ export const me = gatedRoute(user, {
   path: '/api/v1/auth/me',
   summary: 'The current user',
   responses: { 200: { description: 'The user', content: json(UserSchema) } },
+});
+
+export const updateMe = gatedRoute(user, {
+  operationId: 'updateMe',
+  tags: ['Auth'],
+  method: 'patch',
+  path: '/api/v1/auth/me',
+  summary: 'Change your name or time zone',
+  description:
+    'The time zone is where your days begin and end: recurring tasks advance in it, across its daylight-saving changes. A recurring task keeps the instants it already has; its later occurrences follow the new zone.',
+  request: { body: jsonBody(UpdateMeBodySchema) },
+  responses: { 200: { description: 'The user, changed', content: json(UserSchema) }, ...errorResponses(400) },
 });
 
 export const verifyEmail = gatedRoute(open, {

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { int32, text, timestamp, uuid } from '../../lib/schemas.ts';
+import { int32, text, timeZone, timestamp, uuid } from '../../lib/schemas.ts';
+import { MAX_TIME_ZONE_LENGTH, TIME_ZONE_NAME } from '../../lib/time-zone.ts';
 
 export const EmailSchema = text(3, 254)
   .pipe(z.email({ message: 'Must be an email address' }))
@@ -23,8 +24,24 @@ export const RegisterBodySchema = z
     email: EmailSchema.openapi({ description: 'Your email address; the verification link goes there' }),
     password: NewPasswordSchema.openapi({ description: '8 to 128 characters, with a letter and a digit' }),
     full_name: text(1, 100).openapi({ description: 'Your name as shown to you', examples: ['Ann Smith'] }),
+    time_zone: timeZone()
+      .optional()
+      .openapi({ description: "An IANA time zone name, such as the device's; UTC when absent" }),
   })
   .openapi('RegisterRequest');
+
+export const UpdateMeBodySchema = z
+  .strictObject({
+    full_name: text(1, 100)
+      .optional()
+      .openapi({ description: 'A new name', examples: ['Ann Smith'] }),
+    time_zone: timeZone().optional().openapi({
+      description:
+        'An IANA time zone name: recurring tasks are computed in it from now on. Given back as the runtime spells it (`europe/berlin` becomes `Europe/Berlin`); 400 for a name it does not know or a UTC offset.',
+    }),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'Nothing to change: send full_name or time_zone' })
+  .openapi('UpdateMeRequest', { description: 'The account fields to change: the body of PATCH /api/v1/auth/me' });
 
 export const LoginBodySchema = z
   .strictObject({
@@ -51,7 +68,15 @@ export const UserSchema = z
   .object({
     id: uuid().openapi({ description: 'The user id' }),
     email: z.email().max(254).openapi({ description: 'The email address, lower-cased' }),
-    full_name: z.string().max(100).openapi({ description: 'The name given at registration' }),
+    full_name: z.string().max(100).openapi({ description: 'The name given at registration, or changed since' }),
+    time_zone: z
+      .string()
+      .max(64)
+      .openapi({
+        description:
+          'An IANA time zone name: where your days begin and end, for recurring tasks and reminders. UTC until you set one.',
+        examples: ['Europe/Berlin'],
+      }),
     is_active: z.boolean().openapi({ description: 'True once the email address is verified' }),
     email_verified_at: timestamp()
       .nullable()

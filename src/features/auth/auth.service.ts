@@ -27,12 +27,16 @@ export type PublicUser = z.infer<typeof UserSchema>;
 
 /** The user as clients see it: never the hash, the counters or the lock. */
 export function publicUser(
-  user: Pick<User, 'id' | 'email' | 'fullName' | 'isActive' | 'emailVerifiedAt' | 'createdAt' | 'updatedAt'>,
+  user: Pick<
+    User,
+    'id' | 'email' | 'fullName' | 'timeZone' | 'isActive' | 'emailVerifiedAt' | 'createdAt' | 'updatedAt'
+  >,
 ): PublicUser {
   return {
     id: user.id,
     email: user.email,
     full_name: user.fullName,
+    time_zone: user.timeZone,
     is_active: user.isActive,
     email_verified_at: user.emailVerifiedAt ? user.emailVerifiedAt.toISOString() : null,
     created_at: user.createdAt.toISOString(),
@@ -66,7 +70,7 @@ function verificationMessage(deps: Deps, to: string, token: string): EmailMessag
 
 export async function registerUser(
   deps: Deps,
-  input: { email: string; password: string; full_name: string },
+  input: { email: string; password: string; full_name: string; time_zone?: string | undefined },
   client: ClientInfo,
 ): Promise<{ user: PublicUser; tokens: TokenPair; email: EmailMessage }> {
   const now = deps.clock.now();
@@ -86,6 +90,7 @@ export async function registerUser(
           email: input.email,
           passwordHash,
           fullName: input.full_name,
+          ...(input.time_zone !== undefined ? { timeZone: input.time_zone } : {}),
           createdAt: now,
           updatedAt: now,
         })
@@ -155,6 +160,25 @@ export async function loginUser(
 export async function findUser(deps: Deps, userId: string): Promise<PublicUser> {
   const [user] = await deps.db.select().from(users).where(eq(users.id, userId)).limit(1);
   // The token is valid but its user is gone (account deleted): treat it as unauthenticated.
+  if (!user) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
+  return publicUser(user);
+}
+
+/** Changes the account's own fields; a deleted account's still-valid token is 401. One statement. */
+export async function updateUser(
+  deps: Deps,
+  userId: string,
+  changes: { full_name?: string | undefined; time_zone?: string | undefined },
+): Promise<PublicUser> {
+  const [user] = await deps.db
+    .update(users)
+    .set({
+      ...(changes.full_name !== undefined ? { fullName: changes.full_name } : {}),
+      ...(changes.time_zone !== undefined ? { timeZone: changes.time_zone } : {}),
+      updatedAt: deps.clock.now(),
+    })
+    .where(eq(users.id, userId))
+    .returning();
   if (!user) throw new AppError('UNAUTHENTICATED', 'The account no longer exists.');
   return publicUser(user);
 }
