@@ -351,7 +351,7 @@ const profilesDir = path.join(root, '.data/load-profiles');
   const ready = await fetch(`${workerd.url}/health/ready`);
   if (!ready.ok) await fail(`/health/ready answered ${ready.status}: ${await ready.text()}`);
   const { token } = await signAccessToken(
-    { userId: users[0]!.id, sessionId: users[0]!.sessionId, emailVerified: true },
+    { userId: users[0]!.id, sessionId: users[0]!.sessionId, emailVerified: true, timeZone: 'UTC' },
     { keys: jwtKeys, issuer: vars.JWT_ISSUER!, audience: vars.JWT_AUDIENCE! },
     new Date(),
   );

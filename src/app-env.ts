@@ -22,6 +22,8 @@ export interface AppEnv {
     userId?: string;
     /** The refresh-token family (session) the access token belongs to. */
     sessionId?: string;
+    /** The user's time zone as the access token carries it (up to its lifetime old), when it does. */
+    tokenTimeZone?: string;
     /** The cache entry the gate read beside the rate limit (null when the cache could not answer). */
     cacheRead?: (CacheRead<unknown> & { key: string }) | null;
     /** The limit that counted this request: error responses carry its RateLimit headers too. */

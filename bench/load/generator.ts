@@ -260,7 +260,7 @@ async function run(plan: Plan, send: (message: ToParent) => void): Promise<void>
     const now = new Date();
     for (const user of users) {
       const { token } = await signAccessToken(
-        { userId: user.seeded.id, sessionId: user.seeded.sessionId, emailVerified: true },
+        { userId: user.seeded.id, sessionId: user.seeded.sessionId, emailVerified: true, timeZone: 'UTC' },
         { keys: plan.jwt.keys, issuer: plan.jwt.issuer, audience: plan.jwt.audience },
         now,
       );

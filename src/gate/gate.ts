@@ -149,6 +149,7 @@ async function authenticate(c: Context<AppEnv>): Promise<TokenUser> {
   }
   c.set('userId', claims.sub);
   c.set('sessionId', claims.sid);
+  if (claims.tz !== undefined) c.set('tokenTimeZone', claims.tz);
   return { userId: claims.sub, sessionId: claims.sid, emailVerified: claims.ev === true };
 }
 

@@ -1,6 +1,7 @@
 import { Jwt } from 'hono/utils/jwt';
 import { AppError } from './errors.ts';
 import { toBase64Url } from './base64url.ts';
+import { MAX_TIME_ZONE_LENGTH, TIME_ZONE_NAME } from './time-zone.ts';
 
 /**
  * Access tokens: short-lived HS256 JWTs signed and verified by this Worker only (see
@@ -25,6 +26,13 @@ export interface AccessClaims {
   aud: string;
   /** Whether the email address was verified when the token was issued (REQUIRE_VERIFIED_EMAIL). */
   ev: boolean;
+  /**
+   * The user's time zone when the token was issued: lets a write compute a recurring task's
+   * occurrences without reading the account first. Up to a token's lifetime old, so a statement
+   * that uses it checks it against the account (docs/decisions/0029-recurring-tasks.md). Absent
+   * from tokens issued before it existed.
+   */
+  tz?: string;
 }
 
 export interface JwtSettings {
@@ -87,7 +95,7 @@ function epochSeconds(now: Date): number {
 }
 
 export async function signAccessToken(
-  subject: { userId: string; sessionId: string; emailVerified: boolean },
+  subject: { userId: string; sessionId: string; emailVerified: boolean; timeZone: string },
   settings: JwtSettings,
   now: Date,
 ): Promise<{ token: string; expiresIn: number }> {
@@ -108,6 +116,7 @@ export async function signAccessToken(
     iss: settings.issuer,
     aud: settings.audience,
     ev: subject.emailVerified,
+    tz: subject.timeZone,
   };
   const token = await Jwt.sign({ ...claims }, toJwk(key), ALG);
   return { token, expiresIn: ttl };
@@ -145,7 +154,7 @@ export async function verifyAccessToken(token: string, settings: JwtSettings, no
     throw unauthenticated();
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw unauthenticated();
-  const { sub, sid, jti, iat, exp, nbf, iss, aud, ev } = payload as Record<string, unknown>;
+  const { sub, sid, jti, iat, exp, nbf, iss, aud, ev, tz } = payload as Record<string, unknown>;
 
   const nowSeconds = epochSeconds(now);
   if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw unauthenticated();
@@ -168,8 +177,21 @@ export async function verifyAccessToken(token: string, settings: JwtSettings, no
   }
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw unauthenticated();
   if (typeof ev !== 'boolean') throw unauthenticated();
+  if (tz !== undefined && (typeof tz !== 'string' || tz.length > MAX_TIME_ZONE_LENGTH || !TIME_ZONE_NAME.test(tz))) {
+    throw unauthenticated();
+  }
 
-  return { sub, sid, jti, iat: issuedAt, exp: expiresAt, iss: settings.issuer, aud, ev };
+  return {
+    sub,
+    sid,
+    jti,
+    iat: issuedAt,
+    exp: expiresAt,
+    iss: settings.issuer,
+    aud,
+    ev,
+    ...(tz === undefined ? {} : { tz }),
+  };
 }
 
 // RFC 6750 section 2.1 writes b64token with "~+/" and "=" padding too; our tokens (JWS compact

@@ -88,6 +88,31 @@ describe("the user's time zone", () => {
     expect(await app.sql`select time_zone from users where id = ${user.userId}`).toEqual([{ time_zone: 'UTC' }]);
   });
 
+  it('rides in the access token: from registration, login and refresh, the new zone after a change', async () => {
+    const tzOf = (token: string) =>
+      (JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { tz?: string }).tz;
+    const email = uniqueEmail('tz-token');
+    const registered = await (
+      await app.request(
+        '/api/v1/auth/register',
+        json({ email, password: PASSWORD, full_name: 'Tia', time_zone: 'Asia/Tokyo' }),
+      )
+    ).json<{ access_token: string; refresh_token: string }>();
+    expect(tzOf(registered.access_token)).toBe('Asia/Tokyo');
+
+    expect((await patchMe(app, registered.access_token, { time_zone: 'Europe/Lisbon' })).status).toBe(200);
+    const refreshed = await (
+      await app.request('/api/v1/auth/refresh', json({ refresh_token: registered.refresh_token }))
+    ).json<{ access_token: string }>();
+    expect(tzOf(refreshed.access_token)).toBe('Europe/Lisbon');
+    const login = await (
+      await app.request('/api/v1/auth/login', json({ email, password: PASSWORD }))
+    ).json<{
+      access_token: string;
+    }>();
+    expect(tzOf(login.access_token)).toBe('Europe/Lisbon');
+  });
+
   it('needs a token, and a deleted account is 401', async () => {
     expect((await app.request('/api/v1/auth/me', { ...json({ time_zone: 'UTC' }), method: 'PATCH' })).status).toBe(401);
     const user = await register(app);

@@ -70,7 +70,7 @@ async function expectRefused(token: string, now: Date = NOW, settings: JwtSettin
 describe('signAccessToken', () => {
   it('signs HS256 with the first key, its kid in the header, and the claims we promise', async () => {
     const { token, expiresIn } = await signAccessToken(
-      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false },
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'Europe/Berlin' },
       SETTINGS,
       NOW,
     );
@@ -86,12 +86,30 @@ describe('signAccessToken', () => {
       iss: 'edgetask',
       aud: 'edgetask-api',
       ev: false,
+      tz: 'Europe/Berlin',
     });
+  });
+
+  it('carries the time zone; accepts a token without one (issued before it existed) and refuses a malformed one', async () => {
+    const { token } = await signAccessToken(
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'America/New_York' },
+      SETTINGS,
+      NOW,
+    );
+    expect((await verifyAccessToken(token, SETTINGS, NOW)).tz).toBe('America/New_York');
+    const older = await verifyAccessToken(await craft(claims()), SETTINGS, NOW);
+    expect(older.tz).toBeUndefined();
+    expect(Object.keys(older)).not.toContain('tz');
+    for (const tz of [5, null, '', '+05:00', 'Europe/ Berlin', `Europe/${'A'.repeat(80)}`, ['UTC']]) {
+      await expect(verifyAccessToken(await craft(claims({ tz })), SETTINGS, NOW)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+      });
+    }
   });
 
   it('carries whether the email was verified, and refuses a non-boolean ev', async () => {
     const verified = await signAccessToken(
-      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: true },
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: true, timeZone: 'UTC' },
       SETTINGS,
       NOW,
     );
@@ -105,7 +123,7 @@ describe('signAccessToken', () => {
 
   it('round-trips through verifyAccessToken', async () => {
     const { token } = await signAccessToken(
-      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false },
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'Europe/Berlin' },
       SETTINGS,
       NOW,
     );
@@ -114,7 +132,7 @@ describe('signAccessToken', () => {
   });
 
   it('gives every token its own jti', async () => {
-    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false };
+    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'Europe/Berlin' };
     const a = await verifyAccessToken((await signAccessToken(subject, SETTINGS, NOW)).token, SETTINGS, NOW);
     const b = await verifyAccessToken((await signAccessToken(subject, SETTINGS, NOW)).token, SETTINGS, NOW);
     expect(a.jti).not.toBe(b.jti);
@@ -123,7 +141,7 @@ describe('signAccessToken', () => {
   it('honours a shorter ttl', async () => {
     const settings = { ...SETTINGS, ttlSeconds: 300 };
     const { token, expiresIn } = await signAccessToken(
-      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false },
+      { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'Europe/Berlin' },
       settings,
       NOW,
     );
@@ -132,7 +150,7 @@ describe('signAccessToken', () => {
   });
 
   it('refuses to issue a token it would not accept, or to sign without a key', async () => {
-    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false };
+    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'Europe/Berlin' };
     await expect(signAccessToken(subject, { ...SETTINGS, ttlSeconds: 901 }, NOW)).rejects.toMatchObject({
       code: 'MISCONFIGURED',
     });
@@ -176,7 +194,7 @@ describe('verifyAccessToken accepts', () => {
   });
 
   it('by the injected clock alone, hours away from the system clock either way', async () => {
-    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false };
+    const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: false, timeZone: 'Europe/Berlin' };
     for (const issuedAt of [new Date('2019-01-01T00:00:00Z'), at(6 * 3600), new Date('2040-06-01T00:00:00Z')]) {
       const { token } = await signAccessToken(subject, SETTINGS, issuedAt);
       const later = new Date(issuedAt.getTime() + 14 * 60_000);

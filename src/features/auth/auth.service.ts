@@ -51,7 +51,12 @@ export function passwordPolicy(deps: Deps): PasswordPolicy {
 /** The pair a client gets for a session: a new access token and the session's refresh token. */
 export async function tokenPair(deps: Deps, session: Session, now: Date): Promise<TokenPair> {
   const { token, expiresIn } = await signAccessToken(
-    { userId: session.userId, sessionId: session.familyId, emailVerified: session.emailVerified },
+    {
+      userId: session.userId,
+      sessionId: session.familyId,
+      emailVerified: session.emailVerified,
+      timeZone: session.timeZone,
+    },
     jwtSettings(deps.config),
     now,
   );
@@ -114,7 +119,7 @@ export async function registerUser(
   if (!created) throw new Error('insert returned no user');
   return {
     user: publicUser(created),
-    tokens: await tokenPair(deps, { ...session, userId, emailVerified: false }, now),
+    tokens: await tokenPair(deps, { ...session, userId, emailVerified: false, timeZone: created.timeZone }, now),
     email: verificationMessage(deps, input.email, verification),
   };
 }
@@ -153,7 +158,11 @@ export async function loginUser(
   ]);
   return {
     user: publicUser(updated ?? user),
-    tokens: await tokenPair(deps, { ...session, userId: user.id, emailVerified: user.emailVerifiedAt !== null }, now),
+    tokens: await tokenPair(
+      deps,
+      { ...session, userId: user.id, emailVerified: user.emailVerifiedAt !== null, timeZone: user.timeZone },
+      now,
+    ),
   };
 }
 

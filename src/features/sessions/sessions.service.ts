@@ -39,7 +39,13 @@ export function isLive(t: TokenColumns, now: Date): SQL {
 export type ClientInfo = { userAgent: string | null; location: string | null };
 
 /** What a session's access tokens are signed for, and its current refresh token. */
-export type Session = { userId: string; familyId: string; emailVerified: boolean; refreshToken: string };
+export type Session = {
+  userId: string;
+  familyId: string;
+  emailVerified: boolean;
+  timeZone: string;
+  refreshToken: string;
+};
 
 /**
  * A new session: its first refresh token (only its hash is stored; the token goes to the client)
@@ -72,6 +78,7 @@ type RefreshOutcome = {
   revoked_at: string | null;
   revoked_reason: string | null;
   email_verified: boolean;
+  time_zone: string;
   rotated: number;
   recent: number;
   oldest: string | null;
@@ -145,12 +152,13 @@ export async function rotateSession(deps: Deps, presented: string, now: Date): P
     )
     select t.id, t.user_id, t.family_id, t.expires_at, t.family_expires_at, t.revoked_at, t.revoked_reason,
            (select u.email_verified_at is not null from users u where u.id = t.user_id) as email_verified,
+           (select u.time_zone from users u where u.id = t.user_id) as time_zone,
            (select count(*) from inserted)::int as rotated,
            recent.n as recent, recent.oldest
     from target t, recent`);
   const outcome = result.rows[0];
   if (!outcome) throw refreshInvalid();
-  const { user_id: userId, family_id: familyId, email_verified: emailVerified } = outcome;
+  const { user_id: userId, family_id: familyId, email_verified: emailVerified, time_zone: timeZone } = outcome;
   const resetSeconds = outcome.oldest
     ? Math.max(
         1,
@@ -158,7 +166,7 @@ export async function rotateSession(deps: Deps, presented: string, now: Date): P
       )
     : REFRESH_WINDOW_SECONDS;
   const remaining = Math.max(0, limit - outcome.recent - outcome.rotated);
-  const session = { userId, familyId, emailVerified, refreshToken: next };
+  const session = { userId, familyId, emailVerified, timeZone, refreshToken: next };
   const rotation: Rotation = { limited: false, session, limit: { limit, remaining, resetSeconds } };
   if (outcome.rotated === 1) return rotation;
 
