@@ -71,8 +71,9 @@ export const UserSchema = z
     full_name: z.string().max(100).openapi({ description: 'The name given at registration, or changed since' }),
     time_zone: z
       .string()
-      .max(64)
+      .max(MAX_TIME_ZONE_LENGTH)
       .openapi({
+        pattern: TIME_ZONE_NAME.source,
         description:
           'An IANA time zone name: where your days begin and end, for recurring tasks and reminders. UTC until you set one.',
         examples: ['Europe/Berlin'],
