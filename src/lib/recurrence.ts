@@ -1,4 +1,5 @@
 import { RRuleTemporal } from 'rrule-temporal';
+import { canonicalTimeZone } from './time-zone.ts';
 
 /**
  * Recurring tasks: a subset of the RFC 5545 RRULE, and the occurrences it gives.
@@ -63,7 +64,6 @@ export interface Schedule {
 export const MAX_UPCOMING = 8;
 
 const MAX_RULE_LENGTH = 500;
-const MAX_TIME_ZONE_LENGTH = 64;
 const HORIZON_PERIODS = 5000;
 const CHECK_YEARS = 10;
 const DAY_MS = 86_400_000;
@@ -93,30 +93,6 @@ interface Rule {
 /** Validates a rule and returns its canonical spelling. Throws RecurrenceError. */
 export function normalizeRecurrence(input: string): string {
   return formatRule(parseRule(input));
-}
-
-/** True when `name` is an IANA time zone name the runtime knows (offsets like +05:00 are not names). */
-export function isTimeZone(name: string): boolean {
-  return canonicalTimeZone(name) !== null;
-}
-
-/**
- * The runtime's canonical spelling of an IANA time zone name, or null when it is not one.
- *
- * This is what Intl reports, which in workerd (V8 with ICU) also follows links: europe/berlin is
- * Europe/Berlin, but Asia/Kolkata is Asia/Calcutta, Europe/Kyiv is Europe/Kiev, US/Eastern is
- * America/New_York and Etc/UTC and GMT are UTC. Any of them works as input later; storing the
- * canonical one makes the same zone compare equal.
- */
-export function canonicalTimeZone(name: string): string | null {
-  if (name.length === 0 || name.length > MAX_TIME_ZONE_LENGTH) return null;
-  // A name starts with a letter; this also refuses UTC offsets, which Intl would accept.
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return null;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-  } catch {
-    return null;
-  }
 }
 
 /**

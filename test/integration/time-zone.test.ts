@@ -43,6 +43,15 @@ describe("the user's time zone", () => {
     ]);
   });
 
+  it("keeps a link's own spelling (ICU would answer Asia/Calcutta for Asia/Kolkata)", async () => {
+    const user = await register(app);
+    const res = await patchMe(app, user.accessToken, { time_zone: 'Asia/Kolkata' });
+    expect(await res.json<UserBody>()).toMatchObject({ time_zone: 'Asia/Kolkata' });
+    expect(await app.sql`select time_zone from users where id = ${user.userId}`).toEqual([
+      { time_zone: 'Asia/Kolkata' },
+    ]);
+  });
+
   it('PATCH /auth/me changes it and the name, and only for this user', async () => {
     const ann = await register(app);
     const bob = await register(app);
