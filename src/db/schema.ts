@@ -52,8 +52,8 @@ export const users = pgTable(
     failedLoginCount: integer().notNull().default(0),
     lockedUntil: timestamp({ withTimezone: true, mode: 'date' }),
     /**
-     * An IANA zone name as Intl spells it (validated by the API, src/lib/recurrence.ts): where the
-     * user's days begin and end, for recurring tasks and reminders. UTC until the user sets one.
+     * An IANA zone name (validated by the API, src/lib/time-zone.ts): where the user's days begin
+     * and end, for recurring tasks and reminders. UTC until the user sets one.
      */
     timeZone: text().notNull().default('UTC'),
     ...timestamps,
