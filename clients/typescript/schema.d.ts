@@ -448,6 +448,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/tasks/{task_id}/completions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the completed occurrences of a repeating task
+     * @description The history of a repeating task, most recent first: each completion moved it to its next occurrence (or, for the last one, left it done). A task that does not repeat has none. The export holds every completion too.
+     */
+    get: operations['listCompletions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/tasks/{task_id}/move': {
     parameters: {
       query?: never;
@@ -645,6 +665,7 @@ export interface components {
         | 'PASSWORD_MISMATCH'
         | 'ACCOUNT_LOCKED'
         | 'LIMIT_REACHED'
+        | 'SCHEDULE_PENDING'
         | 'RATE_LIMITED'
         | 'INTERNAL'
         | 'MISCONFIGURED'
@@ -767,6 +788,7 @@ export interface components {
         | 'PASSWORD_MISMATCH'
         | 'ACCOUNT_LOCKED'
         | 'LIMIT_REACHED'
+        | 'SCHEDULE_PENDING'
         | 'RATE_LIMITED'
         | 'INTERNAL'
         | 'MISCONFIGURED'
@@ -1050,6 +1072,10 @@ export interface components {
       trash_truncated: boolean;
       /** @description The category links of the exported tasks, in the order of the tasks */
       task_categories: components['schemas']['ExportTaskCategory'][];
+      /** @description The completed occurrences of repeating tasks, most recent first (at most 100,000) */
+      task_completions: components['schemas']['ExportCompletion'][];
+      /** @description True when there are more than 100,000 completions and the older ones were left out */
+      completions_truncated: boolean;
     };
     ExportCategory: {
       /**
@@ -1142,6 +1168,17 @@ export interface components {
       subtask_count: number;
       /** @description Its categories */
       categories: components['schemas']['CategoryRef'][];
+      /**
+       * @description How the task repeats, spelled canonically (parts in a fixed order, upper case); null when it does not. An RFC 5545 RRULE value without the `RRULE:` prefix, from this subset: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (with ordinals such as `-1FR` for monthly and yearly rules), BYMONTHDAY (1 to 31 or -31 to -1), BYMONTH, COUNT and UNTIL (a date, the whole day in your time zone, or an instant ending in `Z`). Occurrences keep the due date's wall-clock time in your time zone (`time_zone` on your account) across DST changes; a month without the day asked for (the 31st, Feb 29) is skipped.
+       * @example FREQ=WEEKLY;BYDAY=MO,WE,FR
+       */
+      recurrence: string | null;
+      /**
+       * Format: int32
+       * @description How many occurrences of a repeating task were completed (each is in its completions)
+       * @example 3
+       */
+      completed_occurrences: number;
     };
     CategoryRef: {
       /**
@@ -1171,6 +1208,30 @@ export interface components {
        * @example 2026-11-27T12:00:00.000Z
        */
       created_at: string;
+    };
+    ExportCompletion: {
+      /**
+       * Format: uuid
+       * @description The completion id
+       */
+      id: string;
+      /**
+       * Format: uuid
+       * @description The repeating task
+       */
+      task_id: string;
+      /**
+       * Format: date-time
+       * @description The due date of the occurrence completed
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      due_date: string;
+      /**
+       * Format: date-time
+       * @description When it was completed
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      completed_at: string;
     };
     DeleteAccountRequest: {
       /**
@@ -1207,6 +1268,13 @@ export interface components {
        * @example 01a21ce1-50cf-7237-b8b8-bcd30d1af7d3
        */
       parent_id?: string | null;
+      /**
+       * @description Makes the task repeat: it needs a `due_date`, the first occurrence (the series starts there). Completing the task then moves it to its next occurrence; the last one completes it for good. The rules are those of Task.recurrence.
+       * @example FREQ=WEEKLY;BYDAY=MO,WE,FR
+       * @example FREQ=MONTHLY;BYDAY=-1FR
+       * @example FREQ=DAILY;COUNT=10
+       */
+      recurrence?: string | null;
     };
     TaskPage: {
       /** @description The tasks of this page */
@@ -1340,10 +1408,17 @@ export interface components {
        */
       priority?: 'low' | 'medium' | 'high' | 'urgent';
       /**
-       * @description A new status
+       * @description A new status. `done` on a repeating task with occurrences left moves it to its next occurrence instead: the due date becomes the first occurrence after now (missed ones are skipped), the status `todo`, and the completion is recorded (GET /api/v1/tasks/{task_id}/completions). The last occurrence stays done.
        * @enum {string}
        */
       status?: 'todo' | 'in_progress' | 'done';
+      /**
+       * @description A new rule, which (re)starts the series at the `due_date` sent with it (required then); null stops repeating. A `due_date` sent alone moves only the occurrence open now (the next completion goes to the first occurrence after it); `due_date: null` stops repeating too. The rules are those of Task.recurrence.
+       * @example FREQ=WEEKLY;BYDAY=MO,WE,FR
+       * @example FREQ=MONTHLY;BYDAY=-1FR
+       * @example FREQ=DAILY;COUNT=10
+       */
+      recurrence?: string | null;
       /**
        * Format: int32
        * @description The version you read; 409 if it changed since. Required unless an If-Match header is sent.
@@ -1356,6 +1431,45 @@ export interface components {
        * @description When given, the task must still be at this version (409 otherwise)
        */
       version?: number;
+    };
+    CompletionPage: {
+      /** @description Completions, most recent first */
+      items: components['schemas']['Completion'][];
+      /**
+       * Format: int32
+       * @description Every completion of the task, not just this page
+       */
+      total: number;
+      /**
+       * Format: int32
+       * @description The page number
+       */
+      page: number;
+      /**
+       * Format: int32
+       * @description The page size used
+       */
+      limit: number;
+    };
+    /** @description One completed occurrence of a repeating task */
+    Completion: {
+      /**
+       * Format: uuid
+       * @description The completion id
+       */
+      id: string;
+      /**
+       * Format: date-time
+       * @description The due date of the occurrence completed
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      due_date: string;
+      /**
+       * Format: date-time
+       * @description When it was completed
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      completed_at: string;
     };
     /** @description Where the task goes: the body of POST /api/v1/tasks/{task_id}/move */
     MoveTaskRequest: {
@@ -2957,6 +3071,46 @@ export interface operations {
       413: components['responses']['ContentTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContentRateLimited'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
+    };
+  };
+  listCompletions: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Tasks per page */
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        /** @description The task id */
+        task_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of completions */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          RateLimit: components['headers']['RateLimit'];
+          'RateLimit-Policy': components['headers']['RateLimit-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CompletionPage'];
+        };
+      };
+      400: components['responses']['BadRequestRateLimited'];
+      401: components['responses']['UnauthorizedRateLimitedWithChallenge'];
+      403: components['responses']['ForbiddenRateLimited'];
+      404: components['responses']['NotFoundRateLimited'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
       503: components['responses']['ServiceUnavailable'];

@@ -98,6 +98,23 @@ export const tasks = pgTable(
     deletedAt: timestamp({ withTimezone: true, mode: 'date' }),
     version: integer().notNull().default(1),
     /**
+     * Recurring tasks (docs/decisions/0029): the rule (canonical RRULE text, src/lib/recurrence.ts)
+     * and the series' start (DTSTART, read as wall-clock time in the user's zone). A rule needs a
+     * due date: the due date is the occurrence open now.
+     */
+    recurrence: text(),
+    recurrenceStart: timestamp({ withTimezone: true, mode: 'date' }),
+    /**
+     * The schedule the Worker computed: the occurrences after the due date (at most MAX_UPCOMING,
+     * ascending), whether more follow, and the zone they were computed in. A completion advances in
+     * SQL from this list, so it stays one statement. Null when unknown (the Worker fills it in).
+     */
+    recurrenceUpcoming: timestamp({ withTimezone: true, mode: 'date' }).array(),
+    recurrenceMore: boolean().notNull().default(false),
+    recurrenceZone: text(),
+    /** How many times the series was completed (each one is a task_completions row). */
+    completedOccurrences: integer().notNull().default(0),
+    /**
      * The user's change counter (task_sync_state.seq) when this task last changed in any way the
      * API shows: fields, deletion, restore, category links. Delta sync reads changes past a cursor.
      */
@@ -117,6 +134,12 @@ export const tasks = pgTable(
     check('tasks_description_length', sql`${t.description} is null or char_length(${t.description}) <= 2000`),
     check('tasks_version_positive', sql`${t.version} >= 1`),
     check('tasks_position_length', sql`char_length(${t.position}) between 2 and 512`),
+    check('tasks_recurrence_length', sql`${t.recurrence} is null or char_length(${t.recurrence}) between 1 and 500`),
+    // A series has a start and a due date; a task without a rule has neither schedule nor start.
+    check(
+      'tasks_recurrence_consistent',
+      sql`(${t.recurrence} is null) = (${t.recurrenceStart} is null) and (${t.recurrence} is null or ${t.dueDate} is not null)`,
+    ),
     // The list endpoint always filters by user and live rows, then sorts by one of these keys with
     // the id as tie-break: one partial index per sort order serves filter, order and limit, so a
     // page is read in index order and never sorted (bench/explain.ts shows the plans).
@@ -187,6 +210,30 @@ export const taskSyncState = pgTable('task_sync_state', {
   seq: bigint({ mode: 'number' }).notNull().default(0),
   purgedSeq: bigint({ mode: 'number' }).notNull().default(0),
 });
+
+/**
+ * The history of a recurring task: one row per completed occurrence (its due date, and when it was
+ * completed). A completion writes it in the same statement that advances the task.
+ */
+export const taskCompletions = pgTable(
+  'task_completions',
+  {
+    id: uuid().primaryKey(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    taskId: uuid()
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    dueDate: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+    completedAt: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    // A task's history, newest first (GET /tasks/{id}/completions); the user's, for the export.
+    index('task_completions_task_idx').on(t.taskId, t.completedAt.desc(), t.id.desc()),
+    index('task_completions_user_idx').on(t.userId, t.completedAt.desc(), t.id.desc()),
+  ],
+);
 
 /** Tombstones of removed task-category links, for delta sync (a task row cannot show what it lost). */
 export const taskLinkRemovals = pgTable(

@@ -25,7 +25,9 @@ const TASK_FIELDS = sql`'id', t.id,
   'created_at', ${isoTimestamp(sql`t.created_at`)},
   'updated_at', ${isoTimestamp(sql`t.updated_at`)},
   'deleted_at', ${isoTimestamp(sql`t.deleted_at`)},
-  'version', t.version`;
+  'version', t.version,
+  'recurrence', t.recurrence,
+  'completed_occurrences', t.completed_occurrences`;
 
 export const TASK_JSON = sql`json_build_object(${TASK_FIELDS},
   'subtask_count', (select count(*) from tasks sub where sub.parent_id = t.id and sub.deleted_at is null)::int,

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   PASSWORD_MISMATCH: { status: 403, title: 'The password is wrong' },
   ACCOUNT_LOCKED: { status: 423, title: 'The account is locked' },
   LIMIT_REACHED: { status: 409, title: 'A per-account limit is reached' },
+  SCHEDULE_PENDING: { status: 409, title: 'The next occurrence of the repeating task is not computed yet' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   MISCONFIGURED: { status: 500, title: 'The service is misconfigured' },

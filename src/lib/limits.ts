@@ -15,6 +15,8 @@ export const MAX_POSITION_LENGTH = 512;
 /** The account export holds every live task and the most recently deleted ones up to this many. */
 export const MAX_EXPORTED_TRASH = 10_000;
 export const MAX_EXPORTED_TASKS = MAX_LIVE_TASKS_PER_USER + MAX_EXPORTED_TRASH;
+/** The completions of repeating tasks an export holds, the most recent ones (years of daily tasks). */
+export const MAX_EXPORTED_COMPLETIONS = 100_000;
 /** Each exported task links to at most every category of the user. */
 export const MAX_EXPORTED_LINKS = MAX_EXPORTED_TASKS * MAX_CATEGORIES_PER_USER;
 

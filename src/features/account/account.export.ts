@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { isoTimestamp, TASK_JSON, USER_JSON } from '../../db/sql.ts';
 import { AppError } from '../../lib/errors.ts';
-import { MAX_EXPORTED_TRASH } from '../../lib/limits.ts';
+import { MAX_EXPORTED_COMPLETIONS, MAX_EXPORTED_TRASH } from '../../lib/limits.ts';
 import { describeError, log } from '../../lib/log.ts';
 
 /**
@@ -118,7 +118,41 @@ async function* documentParts(
       after = rows[rows.length - 1]!;
     }
   }
-  yield ']}';
+
+  // Completions of repeating tasks, the most recent first, up to the cap.
+  yield '],"task_completions":[';
+  written = 0;
+  let completions = 0;
+  let lastCompletion: Position | null = null;
+  for (;;) {
+    const want = Math.min(EXPORT_LINK_PAGE, MAX_EXPORTED_COMPLETIONS - completions);
+    if (want === 0) break;
+    const rows = await completionPage(deps, userId, lastCompletion, want);
+    if (rows.length > 0) yield rows.map((r) => comma() + JSON.stringify(r.completion)).join('');
+    completions += rows.length;
+    if (rows.length < want) break;
+    lastCompletion = rows[rows.length - 1]!;
+  }
+  const moreCompletions =
+    completions === MAX_EXPORTED_COMPLETIONS && (await completionPage(deps, userId, lastCompletion, 1)).length > 0;
+  yield `],"completions_truncated":${String(moreCompletions)}}`;
+}
+
+/** A page of the user's completions, newest first (task_completions_user_idx), after `after`. */
+async function completionPage(
+  deps: Deps,
+  userId: string,
+  after: Position | null,
+  limit: number,
+): Promise<(Position & { completion: unknown })[]> {
+  const from = after ? sql` and (c.completed_at, c.id) < (${after.key}::timestamptz, ${after.id}::uuid)` : sql``;
+  const result = await deps.db.execute<Position & { completion: unknown }>(sql`
+    select ${exact(sql`c.completed_at`)} as key, c.id,
+           json_build_object('id', c.id, 'task_id', c.task_id, 'due_date', ${isoTimestamp(sql`c.due_date`)},
+             'completed_at', ${isoTimestamp(sql`c.completed_at`)}) as completion
+      from task_completions c where c.user_id = ${userId}${from}
+     order by c.completed_at desc, c.id desc limit ${limit}`);
+  return result.rows;
 }
 
 type Part = 'live' | 'trash';

@@ -4,6 +4,7 @@ import { TaskSchema } from '../tasks/tasks.schemas.ts';
 import { text, timestamp, uuid } from '../../lib/schemas.ts';
 import {
   MAX_CATEGORIES_PER_USER,
+  MAX_EXPORTED_COMPLETIONS,
   MAX_EXPORTED_LINKS,
   MAX_EXPORTED_TASKS,
   MAX_EXPORTED_TRASH,
@@ -87,6 +88,15 @@ const ExportTaskCategorySchema = z
   })
   .openapi('ExportTaskCategory');
 
+const ExportCompletionSchema = z
+  .object({
+    id: uuid().openapi({ description: 'The completion id' }),
+    task_id: uuid().openapi({ description: 'The repeating task' }),
+    due_date: timestamp().openapi({ description: 'The due date of the occurrence completed' }),
+    completed_at: timestamp().openapi({ description: 'When it was completed' }),
+  })
+  .openapi('ExportCompletion');
+
 // Every array has a true bound (docs/decisions/0017): the live-task and category caps, and the
 // export's own cap on the trash.
 export const AccountExportSchema = z
@@ -107,5 +117,14 @@ export const AccountExportSchema = z
       .array(ExportTaskCategorySchema)
       .max(MAX_EXPORTED_LINKS)
       .openapi({ description: 'The category links of the exported tasks, in the order of the tasks' }),
+    task_completions: z
+      .array(ExportCompletionSchema)
+      .max(MAX_EXPORTED_COMPLETIONS)
+      .openapi({
+        description: `The completed occurrences of repeating tasks, most recent first (at most ${MAX_EXPORTED_COMPLETIONS.toLocaleString('en-US')})`,
+      }),
+    completions_truncated: z.boolean().openapi({
+      description: `True when there are more than ${MAX_EXPORTED_COMPLETIONS.toLocaleString('en-US')} completions and the older ones were left out`,
+    }),
   })
   .openapi('AccountExport');

@@ -1,6 +1,6 @@
 import { AppError } from '../../lib/errors.ts';
 import type { AppRouteHandler } from '../../http/route-handler.ts';
-import { currentUserId } from '../../http/context.ts';
+import { afterResponse, currentUserId } from '../../http/context.ts';
 import { decodeSyncCursor } from '../tasks/tasks.changes.ts';
 import type * as routes from './batch.routes.ts';
 import * as batch from './batch.service.ts';
@@ -16,6 +16,8 @@ export const runBatch: AppRouteHandler<typeof routes.runBatch> = async (c) => {
   const answer = await batch.runBatch(c.get('deps'), currentUserId(c), request, since, {
     instance: c.req.path,
     requestId: c.get('requestId'),
+    zone: c.get('tokenTimeZone'),
+    after: (work) => afterResponse(c, work),
   });
   return c.json(answer, 200);
 };

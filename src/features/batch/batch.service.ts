@@ -15,6 +15,13 @@ import { changesAfter, encodeSyncCursor, type FeedPosition } from '../tasks/task
 import * as order from '../tasks/tasks.move.ts';
 import type { TaskJson } from '../tasks/tasks.schemas.ts';
 import * as tasks from '../tasks/tasks.service.ts';
+import {
+  planSeries,
+  SchedulePending,
+  schedulePending,
+  type SeriesChange,
+  type SeriesFound,
+} from '../tasks/tasks.recurrence.ts';
 import type { BatchCommand, BatchRequest, BatchResponse, BatchResult } from './batch.schemas.ts';
 
 /**
@@ -72,11 +79,21 @@ export async function runBatch(
   userId: string,
   request: BatchRequest,
   since: FeedPosition | null,
-  context: { instance: string; requestId: string },
+  context: {
+    instance: string;
+    requestId: string;
+    /** The user's zone from the access token: where rules of repeating tasks are computed. */
+    zone?: string | undefined;
+    /** Work after the response: schedules of repeating tasks that ran short are computed again. */
+    after?: ((work: () => Promise<unknown>) => void) | undefined;
+  },
 ): Promise<BatchResponse> {
   const atomic = request.mode === 'atomic';
   refuseDuplicates(request.commands);
-  const planned = plan(deps, userId, request.commands);
+  const series = await Promise.all(request.commands.map((command) => seriesOf(command, context.zone)));
+  const refill = (taskId: string, found: SeriesFound) =>
+    context.after?.(() => tasks.fillSchedule(deps, userId, taskId, found));
+  const planned = plan(deps, userId, request.commands, series, refill);
   const problem = (error: AppError, index: number): Problem =>
     problemBody(error.code, error.detail, context, {
       errors: error.errors?.map((e) => commandPointer(e, index)),
@@ -199,20 +216,29 @@ function refuseDuplicates(commands: BatchCommand[]): void {
  * Each command's write, with the temp ids of earlier creates replaced by their real ids. A create
  * gets the id derived from the user and its command id (UUIDv5 in the user's namespace).
  */
-function plan(deps: Deps, userId: string, commands: BatchCommand[]): Planned[] {
+function plan(
+  deps: Deps,
+  userId: string,
+  commands: BatchCommand[],
+  series: (SeriesChange | AppError)[],
+  refill: Refill,
+): Planned[] {
   const real = new Map<string, string>();
   const resolve = (id: string) => real.get(id) ?? id;
-  return commands.map((command) => {
+  return commands.map((command, index) => {
     const recorded = sql`not exists (select 1 from batch_commands where user_id = ${userId} and command_id = ${command.id})`;
     const options: WriteOptions = { unlessRecorded: recorded };
     // What the command asks, without its id: the same id with another request is refused on replay.
     const fingerprint = hashToken(JSON.stringify({ ...command, id: undefined }));
     try {
       const id = uuidv5(command.id, userId);
-      const write = build(deps, userId, command, options, resolve, id);
+      const change = series[index]!;
+      if (change instanceof AppError) throw change;
+      const write = build(deps, userId, command, options, resolve, id, change, refill);
       const temp = tempOf(command);
       if (temp !== undefined) real.set(temp, id);
-      if (command.type === 'task.create') {
+      // A repeating task is created by a statement of its own: the runs of creates carry no series.
+      if (command.type === 'task.create' && change.kind === 'keep') {
         const { parent_id, ...input } = command.args;
         const parentId = parent_id == null ? null : resolve(parent_id);
         return {
@@ -231,6 +257,19 @@ function plan(deps: Deps, userId: string, commands: BatchCommand[]): Planned[] {
   });
 }
 
+type Refill = (taskId: string, found: SeriesFound) => void;
+
+/** What a create or update does to a series (tasks.recurrence.ts), or why it is refused. */
+async function seriesOf(command: BatchCommand, zone: string | undefined): Promise<SeriesChange | AppError> {
+  if (command.type !== 'task.create' && command.type !== 'task.update') return { kind: 'keep' };
+  try {
+    return await planSeries(command.args, zone, command.type === 'task.create');
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+}
+
 function tempOf(command: BatchCommand): string | undefined {
   return 'temp_id' in command ? command.temp_id : undefined;
 }
@@ -246,6 +285,8 @@ function build(
   options: WriteOptions,
   resolve: (id: string) => string,
   newId: string,
+  series: SeriesChange,
+  refill: Refill,
 ): Write<unknown, Outcome> {
   const opt = <T extends string | null | undefined>(id: T): T => (typeof id === 'string' ? (resolve(id) as T) : id);
   const version = (args: { version?: number | undefined } | undefined) =>
@@ -258,6 +299,7 @@ function build(
         userId,
         { ...input, parent_id: opt(parent_id) },
         { ...options, id: newId },
+        series,
       );
       return mapAnswer(write, asTask);
     }
@@ -269,7 +311,25 @@ function build(
         });
       }
       const check = { from: 'body', version: expected } as const;
-      return mapAnswer(tasks.updateTaskWrite(deps, userId, resolve(command.task_id), changes, check, options), asTask);
+      const taskId = resolve(command.task_id);
+      const write = tasks.updateTaskWrite(deps, userId, taskId, changes, check, options, series);
+      // A completion whose schedule is unknown is refused here (the single route computes it and
+      // tries again; a batch is built before it runs): the schedule is computed after the response.
+      return {
+        ...write,
+        answer: (row) => {
+          let task: tasks.WithSeries;
+          try {
+            task = write.answer(row as Parameters<typeof write.answer>[0]);
+          } catch (error) {
+            if (!(error instanceof SchedulePending)) throw error;
+            refill(taskId, error.found);
+            throw schedulePending();
+          }
+          if (task.schedule_short) refill(taskId, task.schedule_short);
+          return asTask(tasks.stripSeries(task));
+        },
+      };
     }
     case 'task.delete':
       return mapAnswer(

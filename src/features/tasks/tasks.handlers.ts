@@ -1,7 +1,7 @@
 import { AppError } from '../../lib/errors.ts';
 import { bodyEtag, noneMatch, versionEtag } from '../../lib/etag.ts';
 import type { AppRouteHandler } from '../../http/route-handler.ts';
-import { currentUserId } from '../../http/context.ts';
+import { afterResponse, currentUserId } from '../../http/context.ts';
 import { cachedJson } from '../../http/cached-json.ts';
 import { requiredVersionCheck, versionCheck } from '../../http/preconditions.ts';
 import * as categories from '../categories/categories.service.ts';
@@ -11,7 +11,7 @@ import type * as routes from './tasks.routes.ts';
 import * as tasks from './tasks.service.ts';
 
 export const createTask: AppRouteHandler<typeof routes.createTask> = async (c) => {
-  const task = await tasks.createTask(c.get('deps'), currentUserId(c), c.req.valid('json'));
+  const task = await tasks.createTask(c.get('deps'), currentUserId(c), c.req.valid('json'), c.get('tokenTimeZone'));
   c.header('Location', `/api/v1/tasks/${task.id}`);
   c.header('ETag', versionEtag(task));
   return c.json(task, 201);
@@ -41,7 +41,15 @@ export const updateTask: AppRouteHandler<typeof routes.updateTask> = async (c) =
   const taskId = c.req.valid('param').task_id;
   const { version, ...changes } = c.req.valid('json');
   const check = requiredVersionCheck(c, taskId, version);
-  const task = await tasks.updateTask(c.get('deps'), currentUserId(c), taskId, changes, check);
+  const task = await tasks.updateTask(
+    c.get('deps'),
+    currentUserId(c),
+    taskId,
+    changes,
+    check,
+    c.get('tokenTimeZone'),
+    (work) => afterResponse(c, work),
+  );
   c.header('ETag', versionEtag(task));
   return c.json(task, 200);
 };
@@ -72,6 +80,16 @@ export const listTrash: AppRouteHandler<typeof routes.listTrash> = async (c) => 
   const deps = c.get('deps');
   const page = await tasks.listTrash(deps, currentUserId(c), c.req.valid('query'));
   return c.json({ ...page, retention_days: deps.config.TRASH_RETENTION_DAYS }, 200);
+};
+
+export const listCompletions: AppRouteHandler<typeof routes.listCompletions> = async (c) => {
+  const page = await tasks.listCompletions(
+    c.get('deps'),
+    currentUserId(c),
+    c.req.valid('param').task_id,
+    c.req.valid('query'),
+  );
+  return c.json(page, 200);
 };
 
 export const taskChanges: AppRouteHandler<typeof routes.taskChanges> = async (c) => {

@@ -14,6 +14,7 @@ export const tasksRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   .openapi(routes.updateTask, handlers.updateTask)
   .openapi(routes.deleteTask, handlers.deleteTask)
   .openapi(routes.restoreTask, handlers.restoreTask)
+  .openapi(routes.listCompletions, handlers.listCompletions)
   .openapi(routes.moveTask, handlers.moveTask)
   .openapi(routes.assignCategory, handlers.assignCategory)
   .openapi(routes.removeCategory, handlers.removeCategory);

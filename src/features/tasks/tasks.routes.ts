@@ -14,6 +14,7 @@ import {
 import {
   ChangesPageSchema,
   ChangesQuerySchema,
+  CompletionPageSchema,
   CreateTaskSchema,
   ListTasksQuerySchema,
   MoveTaskSchema,
@@ -150,6 +151,21 @@ export const deleteTask = gatedRoute(write, {
     'The task moves to the trash (see /api/v1/tasks/trash) with its subtasks at every level, all with the same `deleted_at`. With If-Match, only if it is still that version. Its parent, if any, gets a new version (`subtask_count` changes).',
   request: { params: TaskIdParamSchema, headers: conditionalWrite },
   responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 403, 404, 409, 412) },
+});
+
+export const listCompletions = gatedRoute(read, {
+  operationId: 'listCompletions',
+  tags: ['Tasks'],
+  method: 'get',
+  path: '/api/v1/tasks/{task_id}/completions',
+  summary: 'List the completed occurrences of a repeating task',
+  description:
+    'The history of a repeating task, most recent first: each completion moved it to its next occurrence (or, for the last one, left it done). A task that does not repeat has none. The export holds every completion too.',
+  request: { params: TaskIdParamSchema, query: TrashQuerySchema },
+  responses: {
+    200: { description: 'A page of completions', content: json(CompletionPageSchema) },
+    ...errorResponses(400, 403, 404),
+  },
 });
 
 export const restoreTask = gatedRoute(retryableWrite, {

@@ -42,6 +42,34 @@ export const POSITION_PATTERN = new RegExp(`^[0-9A-Za-z]{2,${MAX_POSITION_LENGTH
 
 const id = uuid().openapi({ examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'] });
 
+/** Longer than any sensible rule; the engine (src/lib/recurrence.ts) refuses longer ones too. */
+export const MAX_RECURRENCE_LENGTH = 500;
+
+const RECURRENCE_RULES =
+  'An RFC 5545 RRULE value without the `RRULE:` prefix, from this subset: FREQ (DAILY, WEEKLY, MONTHLY, ' +
+  'YEARLY), INTERVAL, BYDAY (with ordinals such as `-1FR` for monthly and yearly rules), BYMONTHDAY (1 to 31 or ' +
+  '-31 to -1), BYMONTH, COUNT and UNTIL (a date, the whole day in your time zone, or an instant ending in `Z`). ' +
+  "Occurrences keep the due date's wall-clock time in your time zone (`time_zone` on your account) across DST " +
+  'changes; a month without the day asked for (the 31st, Feb 29) is skipped.';
+
+/** The characters of a rule: what is outside is refused before the engine reads it. */
+const RECURRENCE_PATTERN = /^[A-Za-z0-9=;,+-]+$/;
+
+/** A rule as a request sends it: validated by the engine, which names the part that is wrong (400). */
+function recurrenceRule(description: string) {
+  return z
+    .string()
+    .min(1)
+    .max(MAX_RECURRENCE_LENGTH)
+    .regex(RECURRENCE_PATTERN, 'Letters, digits and = ; , + - only: an RRULE value such as FREQ=WEEKLY;BYDAY=MO')
+    .nullable()
+    .optional()
+    .openapi({
+      description: `${description} The rules are those of Task.recurrence.`,
+      examples: ['FREQ=WEEKLY;BYDAY=MO,WE,FR', 'FREQ=MONTHLY;BYDAY=-1FR', 'FREQ=DAILY;COUNT=10'],
+    });
+}
+
 /** What z.uuid() accepts (RFC 9562 versions 1-8, nil and max), stated in the document. */
 const UUID_PATTERN = z.regexes.uuid().source;
 
@@ -70,6 +98,10 @@ export const CreateTaskSchema = z
         pattern: UUID_PATTERN,
         examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
       }),
+    recurrence: recurrenceRule(
+      'Makes the task repeat: it needs a `due_date`, the first occurrence (the series starts there). Completing ' +
+        'the task then moves it to its next occurrence; the last one completes it for good.',
+    ),
   })
   .openapi('CreateTaskRequest', { description: 'A new task: the body of POST /api/v1/tasks' });
 
@@ -79,7 +111,19 @@ export const UpdateTaskSchema = z
     description: text(0, 2000).nullable().optional().openapi({ description: 'A new description; null removes it' }),
     due_date: storableTimestamp().nullable().optional().openapi({ description: 'Must be in the future when set' }),
     priority: z.enum(TASK_PRIORITIES).optional().openapi({ description: 'A new priority' }),
-    status: z.enum(TASK_STATUSES).optional().openapi({ description: 'A new status' }),
+    status: z
+      .enum(TASK_STATUSES)
+      .optional()
+      .openapi({
+        description:
+          'A new status. `done` on a repeating task with occurrences left moves it to its next occurrence instead: ' +
+          'the due date becomes the first occurrence after now (missed ones are skipped), the status `todo`, and ' +
+          'the completion is recorded (GET /api/v1/tasks/{task_id}/completions). The last occurrence stays done.',
+      }),
+    recurrence: recurrenceRule(
+      'A new rule, which (re)starts the series at the `due_date` sent with it (required then); null stops ' +
+        'repeating. A `due_date` sent alone moves only the occurrence open now (the next completion goes to the first occurrence after it); `due_date: null` stops repeating too.',
+    ),
     version: int32(1).optional().openapi({
       description: 'The version you read; 409 if it changed since. Required unless an If-Match header is sent.',
     }),
@@ -228,6 +272,19 @@ export const TaskSchema = z
       examples: [2],
     }),
     categories: z.array(CategoryRefSchema).max(MAX_CATEGORIES_PER_USER).openapi({ description: 'Its categories' }),
+    recurrence: z
+      .string()
+      .max(MAX_RECURRENCE_LENGTH)
+      .regex(RECURRENCE_PATTERN)
+      .nullable()
+      .openapi({
+        description: `How the task repeats, spelled canonically (parts in a fixed order, upper case); null when it does not. ${RECURRENCE_RULES}`,
+        examples: ['FREQ=WEEKLY;BYDAY=MO,WE,FR'],
+      }),
+    completed_occurrences: int32(0).openapi({
+      description: 'How many occurrences of a repeating task were completed (each is in its completions)',
+      examples: [3],
+    }),
   })
   .openapi('Task', { description: 'A task with its categories' });
 
@@ -307,6 +364,23 @@ export const TrashPageSchema = z
     retention_days: int32(1, 3650).openapi({ description: 'Tasks are purged this many days after deletion' }),
   })
   .openapi('TrashPage');
+
+export const CompletionSchema = z
+  .object({
+    id: uuid().openapi({ description: 'The completion id' }),
+    due_date: timestamp().openapi({ description: 'The due date of the occurrence completed' }),
+    completed_at: timestamp().openapi({ description: 'When it was completed' }),
+  })
+  .openapi('Completion', { description: 'One completed occurrence of a repeating task' });
+
+export const CompletionPageSchema = z
+  .object({
+    items: z.array(CompletionSchema).max(100).openapi({ description: 'Completions, most recent first' }),
+    total: int32(0).openapi({ description: 'Every completion of the task, not just this page' }),
+    page: int32(1, 10_000).openapi({ description: 'The page number' }),
+    limit: int32(1, 100).openapi({ description: 'The page size used' }),
+  })
+  .openapi('CompletionPage');
 
 export const CHANGES_MAX_LIMIT = 500;
 

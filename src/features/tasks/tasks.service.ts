@@ -1,7 +1,14 @@
 import type { z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
-import { commitChangeSeq, NEW_TASK_JSON, nextChangeSeq, TASK_JSON, versionMatches } from '../../db/sql.ts';
+import {
+  commitChangeSeq,
+  isoTimestamp,
+  NEW_TASK_JSON,
+  nextChangeSeq,
+  TASK_JSON,
+  versionMatches,
+} from '../../db/sql.ts';
 import { runWrite, type Write, type WriteOptions } from '../../db/write.ts';
 import { lastPosition } from '../../db/positions.ts';
 import { taskListStatement, type TaskListRow } from '../../db/task-queries.ts';
@@ -9,8 +16,19 @@ import { sqlState } from '../../db/errors.ts';
 import { AppError } from '../../lib/errors.ts';
 import { staleVersion, type VersionCheck } from '../../lib/etag.ts';
 import { MAX_LIVE_TASKS_PER_USER, MAX_TASK_DEPTH } from '../../lib/limits.ts';
-import { checkOwner, notFound } from '../../lib/ownership.ts';
+import { checkOwner, notFound, owned } from '../../lib/ownership.ts';
 import { decodeListCursor, encodeListCursor } from './tasks.cursor.ts';
+import {
+  computeSchedule,
+  planSeries,
+  SchedulePending,
+  scheduleColumns,
+  seriesAfter,
+  userZone,
+  type ComputedSchedule,
+  type SeriesChange,
+  type SeriesFound,
+} from './tasks.recurrence.ts';
 import { RELEVANCE, type ListTasksQuery, type TaskJson, type TaskPageSchema } from './tasks.schemas.ts';
 
 /**
@@ -123,7 +141,10 @@ export interface NewTask {
   due_date?: string | null | undefined;
   priority: string;
   parent_id?: string | null | undefined;
+  recurrence?: string | null | undefined;
 }
+
+const KEEP_SERIES: SeriesChange = { kind: 'keep' };
 
 type CreateRow = ParentFound & { task: TaskJson | null; id_taken: boolean; user_exists: boolean };
 
@@ -132,8 +153,14 @@ type CreateRow = ParentFound & { task: TaskJson | null; id_taken: boolean; user_
  * parent (its subtask_count), so the parent gets a new version and the same change number, in the
  * same statement.
  */
-export async function createTask(deps: Deps, userId: string, input: NewTask): Promise<TaskJson> {
-  return movingVersions(runWrite(deps, userId, createTaskWrite(deps, userId, input)));
+export async function createTask(
+  deps: Deps,
+  userId: string,
+  input: NewTask,
+  zone: string | undefined,
+): Promise<TaskJson> {
+  const series = await planSeries(input, zone, true);
+  return movingVersions(runWrite(deps, userId, createTaskWrite(deps, userId, input, {}, series)));
 }
 
 /**
@@ -168,9 +195,12 @@ export function createTaskWrite(
   userId: string,
   input: NewTask,
   options: WriteOptions = {},
+  series: SeriesChange = KEEP_SERIES,
 ): Write<CreateRow, TaskJson> {
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
+  const repeats = series.kind === 'start' ? series : null;
+  const schedule = scheduleColumns(userId, repeats?.schedule ?? null);
   const id = options.id ?? deps.ids.uuid();
   const parentId = input.parent_id ?? null;
   const parentCtes = parentFacts(parentId);
@@ -183,9 +213,11 @@ export function createTaskWrite(
     ctes: sql`seq as (${nextChangeSeq(userId, options.unlessRecorded)}),
     ${parentCtes}
     inserted as (
-      insert into tasks (id, user_id, parent_id, position, title, description, priority, due_date, created_at, updated_at, change_seq)
+      insert into tasks (id, user_id, parent_id, position, title, description, priority, due_date, created_at, updated_at, change_seq,
+                         recurrence, recurrence_start, recurrence_upcoming, recurrence_more, recurrence_zone)
       select ${id}, ${userId}, ${parentId}::uuid, ${lastPosition(userId, parentId)}, ${input.title}, ${input.description ?? null},
-             ${input.priority}::task_priority, ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq)
+             ${input.priority}::task_priority, ${input.due_date ?? null}::timestamptz, ${now}, ${now}, (select seq from seq),
+             ${repeats?.rule ?? null}::text, ${repeats?.start ?? null}::timestamptz, ${schedule.upcoming}, ${schedule.more}, ${schedule.zone}
        where ${parentHolds} and (select seq from seq) > 0
          and (select count(*) from tasks where user_id = ${userId} and deleted_at is null) < ${MAX_LIVE_TASKS_PER_USER}
       on conflict (id) do nothing
@@ -287,6 +319,7 @@ export interface TaskChanges {
   due_date?: string | null | undefined;
   priority?: string | undefined;
   status?: string | undefined;
+  recurrence?: string | null | undefined;
 }
 
 /**
@@ -295,6 +328,9 @@ export interface TaskChanges {
  * matches. Setting status `done` completes the task's open live descendants too, each with a new
  * version and the same change number; that statement comes after the user's row lock, in a batch
  * of its own (one round trip), so it sees every subtask created before it.
+ *
+ * Completing a recurring task with occurrences left advances it instead (tasks.recurrence.ts):
+ * one statement when its schedule is stored, two when the Worker must compute it first.
  */
 export async function updateTask(
   deps: Deps,
@@ -302,11 +338,79 @@ export async function updateTask(
   taskId: string,
   changes: TaskChanges,
   check: VersionCheck,
+  zone: string | undefined,
+  after?: (work: () => Promise<unknown>) => void,
 ): Promise<TaskJson> {
-  return movingVersions(runWrite(deps, userId, updateTaskWrite(deps, userId, taskId, changes, check)));
+  const series = await planSeries(changes, zone, false);
+  const write = (schedule: ComputedSchedule | null, versionCheck: VersionCheck) =>
+    movingVersions(
+      runWrite(deps, userId, updateTaskWrite(deps, userId, taskId, changes, versionCheck, {}, series, schedule)),
+    );
+  let task: WithSeries;
+  try {
+    task = await write(null, check);
+  } catch (error) {
+    if (!(error instanceof SchedulePending)) throw error;
+    // The version the statement found is the one the client asked for: the second try holds only
+    // if nothing changed the task in between (else 409 as for any stale version).
+    const { found } = error;
+    const schedule = await scheduleFrom(deps, found);
+    task = await write(schedule, { from: 'body', version: found.version });
+  }
+  const short = task.schedule_short;
+  if (after && short) after(() => fillSchedule(deps, userId, taskId, short));
+  return stripSeries(task);
 }
 
-type UpdateRow = { owner: string | null; current_version: number | null; task: TaskJson | null };
+/** What an update's answer carries besides the task when its stored schedule runs short. */
+export type WithSeries = TaskJson & { schedule_short?: SeriesFound | null };
+
+export function stripSeries(task: WithSeries): TaskJson {
+  const json = { ...task };
+  delete json.schedule_short;
+  return json;
+}
+
+/**
+ * The schedule of a series as found: the occurrences after its due date, or after now when that is
+ * later (a completion skips missed occurrences, however many: the stored list cannot be all past).
+ */
+function scheduleFrom(deps: Deps, found: SeriesFound): Promise<ComputedSchedule> {
+  const now = deps.clock.now().toISOString();
+  const after = Date.parse(found.due) > Date.parse(now) ? found.due : now;
+  return computeSchedule(found.rule, found.start, found.zone, after);
+}
+
+/** A stored schedule shorter than this is computed again after the response. */
+const REFILL_BELOW = 3;
+
+/**
+ * Stores a freshly computed schedule for a series as `found` describes it (after the response,
+ * off the request's path). Changes nothing the API shows (no version, no change number), and only
+ * if the task, its due date and the user's zone are still what the schedule was computed for.
+ */
+export async function fillSchedule(deps: Deps, userId: string, taskId: string, found: SeriesFound): Promise<void> {
+  const schedule = await scheduleFrom(deps, found);
+  const columns = scheduleColumns(userId, schedule);
+  await deps.db.execute(sql`
+    update tasks set recurrence_upcoming = ${columns.upcoming}, recurrence_more = ${columns.more}, recurrence_zone = ${columns.zone}
+     where id = ${taskId} and user_id = ${userId} and version = ${found.version} and recurrence = ${found.rule}
+       and due_date = ${found.due}::timestamptz and ${userZone(userId)} = ${found.zone}`);
+}
+
+type UpdateRow = {
+  owner: string | null;
+  current_version: number | null;
+  task: TaskJson | null;
+  pending: SeriesFound | null;
+  short: SeriesFound | null;
+};
+
+/** A series as SeriesFound JSON, with the user's zone as it is now. */
+function seriesFound(userId: string, series: { rule: SQL; start: SQL; due: SQL; version: SQL }): SQL {
+  return sql`json_build_object('rule', ${series.rule}, 'start', ${isoTimestamp(series.start)},
+    'due', ${isoTimestamp(series.due)}, 'zone', ${userZone(userId)}, 'version', ${series.version})`;
+}
 
 export function updateTaskWrite(
   deps: Deps,
@@ -315,18 +419,36 @@ export function updateTaskWrite(
   changes: TaskChanges,
   check: VersionCheck,
   options: WriteOptions = {},
-): Write<UpdateRow, TaskJson> {
+  series: SeriesChange = KEEP_SERIES,
+  schedule: ComputedSchedule | null = null,
+): Write<UpdateRow, WithSeries> {
   const now = deps.clock.now();
   assertFuture(changes.due_date, now);
+  const completing = changes.status === 'done';
+  const next = seriesAfter(userId, series, schedule);
   const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`, sql`change_seq = (select seq from seq)`];
   if (changes.title !== undefined) sets.push(sql`title = ${changes.title}`);
   if (changes.description !== undefined) sets.push(sql`description = ${changes.description}`);
-  if (changes.due_date !== undefined) sets.push(sql`due_date = ${changes.due_date}::timestamptz`);
   if (changes.priority !== undefined) sets.push(sql`priority = ${changes.priority}::task_priority`);
-  if (changes.status !== undefined) sets.push(sql`status = ${changes.status}::task_status`);
-  const completing = changes.status === 'done';
+  const bodyDue = changes.due_date !== undefined ? sql`${changes.due_date}::timestamptz` : sql`t.due_date`;
+  // An occurrence completed moves the task to the next one: due date and status come from the step.
+  sets.push(sql`due_date = coalesce(s.next, ${bodyDue})`);
+  const bodyStatus = changes.status !== undefined ? sql`${changes.status}::task_status` : sql`t.status`;
+  sets.push(sql`status = case when s.next is not null then 'todo'::task_status else ${bodyStatus} end`);
+  if (series.kind !== 'keep' || schedule !== null || completing) {
+    sets.push(
+      sql`recurrence = s.rule`,
+      sql`recurrence_start = s.start`,
+      sql`recurrence_upcoming = case when s.next is not null then array(select x from unnest(s.upcoming) x where x > s.next order by x)
+                                     when s.finished then '{}'::timestamptz[] else s.upcoming end`,
+      sql`recurrence_more = s.more`,
+      sql`recurrence_zone = s.zone`,
+      sql`completed_occurrences = t.completed_occurrences + case when s.next is not null or s.finished then 1 else 0 end`,
+    );
+  }
 
   // A live task's subtasks that are live form its whole live subtree (a live task's parent is live).
+  // They are completed only when the task itself ends done, not when it moves to its next occurrence.
   const completeDescendants = completing
     ? sql`descendants(id) as (
         select id from tasks where parent_id = ${taskId} and user_id = ${userId} and deleted_at is null
@@ -336,7 +458,12 @@ export function updateTaskWrite(
       completed as (
         update tasks c set status = 'done', version = c.version + 1, updated_at = ${now}, change_seq = (select seq from seq)
          where c.id in (select id from descendants) and c.user_id = ${userId} and c.deleted_at is null
-           and c.status <> 'done' and exists (select 1 from updated) and (select seq from seq) > 0
+           and c.status <> 'done' and exists (select 1 from updated where status = 'done') and (select seq from seq) > 0
+      ),
+      recorded as (
+        insert into task_completions (id, user_id, task_id, due_date, completed_at)
+        select ${deps.ids.uuid()}, ${userId}, ${taskId}, s.due, ${now} from step s
+         where (s.next is not null or s.finished) and exists (select 1 from updated) and (select seq from seq) > 0
       ),`
     : sql``;
 
@@ -346,15 +473,36 @@ export function updateTaskWrite(
     -- Whose task it is, read without a lock: another user's row is never locked by this caller.
     owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
     -- FOR UPDATE, on the caller's own row only: after waiting on a concurrent writer, this reads the
-    -- version it committed, so a 409 reports the version that is current now.
+    -- row it committed, so a 409 reports the version that is current now, and the series below is
+    -- the one this write changes.
     target as (
-      select version from tasks
+      select * from tasks
        where id = ${taskId} and user_id = ${userId} and deleted_at is null and (select seq from seq) > 0
       for update
     ),
+    plan as (
+      select ${next.rule} as rule, ${next.start} as start, ${next.upcoming} as upcoming, ${next.more} as more,
+             ${next.zone} as zone, ${bodyDue} as due, t.version,
+             ${completing} and t.status <> 'done' and ${next.rule} is not null as advancing,
+             ${next.zone} is not distinct from ${userZone(userId)} as zone_holds
+        from target t
+    ),
+    -- Completing an occurrence: the first listed one after now (missed ones are skipped). None left
+    -- and none to come: the series is over and the task is done for good. A list that is unknown,
+    -- of another zone or used up while the series goes on: nothing is written (see pending).
+    step as (
+      select p.*, n.next,
+             p.advancing and p.zone_holds and p.upcoming is not null and n.next is null and not p.more as finished
+        from plan p
+        cross join lateral (
+          select case when p.advancing and p.zone_holds then (select min(x) from unnest(p.upcoming) x where x > ${now}) end as next
+        ) n
+    ),
     updated as (
       update tasks t set ${sql.join(sets, sql`, `)}
+        from step s
        where t.id = ${taskId} and t.user_id = ${userId} and t.deleted_at is null and ${versionMatches(sql`t.version`, check)}
+         and not (s.advancing and s.next is null and not s.finished)
          and (select seq from seq) > 0
       returning t.*
     ),
@@ -362,13 +510,20 @@ export function updateTaskWrite(
     committed as (${commitChangeSeq(userId, 'updated')})`,
     select: sql`(select user_id from owner) as owner,
            (select version from target) as current_version,
-           (select ${TASK_JSON} from updated t) as task`,
+           (select ${TASK_JSON} from updated t) as task,
+           (select ${seriesFound(userId, { rule: sql`s.rule`, start: sql`s.start`, due: sql`s.due`, version: sql`s.version` })} from step s
+             where s.advancing and s.next is null and not s.finished and ${versionMatches(sql`s.version`, check)}) as pending,
+           (select ${seriesFound(userId, { rule: sql`t.recurrence`, start: sql`t.recurrence_start`, due: sql`t.due_date`, version: sql`t.version` })} from updated t
+             where t.recurrence is not null
+               and (t.recurrence_upcoming is null or t.recurrence_zone is distinct from ${userZone(userId)}
+                    or (t.recurrence_more and cardinality(t.recurrence_upcoming) < ${REFILL_BELOW}))) as short`,
     applied: sql`exists (select 1 from updated)`,
     answer: (row) => {
       checkOwner(row?.owner, userId, 'task');
+      if (row?.pending) throw new SchedulePending(row.pending);
       // The version moved on (or the task was deleted meanwhile): say which version is current.
       if (!row?.task) throw staleVersion('task', check, row?.current_version);
-      return row.task;
+      return { ...row.task, schedule_short: row.short };
     },
   };
 }
@@ -565,6 +720,37 @@ export async function listTrash(
            coalesce((select json_agg(task) from page), '[]'::json) as items`);
   const row = result.rows[0];
   return { items: row?.items ?? [], total: row?.total ?? 0, page: query.page, limit: query.limit };
+}
+
+export interface CompletionPage {
+  items: { id: string; due_date: string; completed_at: string }[];
+  total: number;
+  page: number;
+  limit: number;
+}
+
+/** A repeating task's completed occurrences, most recent first (a live task's: 404 in the trash). */
+export async function listCompletions(
+  deps: Deps,
+  userId: string,
+  taskId: string,
+  query: { page: number; limit: number },
+): Promise<CompletionPage> {
+  const offset = (query.page - 1) * query.limit;
+  const result = await deps.db.execute<{ owner: string | null; total: number; items: CompletionPage['items'] }>(sql`
+    with owner as (select user_id from tasks where id = ${taskId} and deleted_at is null),
+    page as (
+      select json_build_object('id', c.id, 'due_date', ${isoTimestamp(sql`c.due_date`)},
+                               'completed_at', ${isoTimestamp(sql`c.completed_at`)}) as completion
+        from task_completions c
+       where c.task_id = ${taskId} and c.user_id = ${userId} and exists (select 1 from owner where user_id = ${userId})
+       order by c.completed_at desc, c.id desc limit ${query.limit} offset ${offset}
+    )
+    select (select user_id from owner) as owner,
+           (select count(*) from task_completions where task_id = ${taskId} and user_id = ${userId})::int as total,
+           coalesce((select json_agg(completion) from page), '[]'::json) as items`);
+  const row = owned(result.rows[0], userId, 'task');
+  return { items: row.items, total: row.total, page: query.page, limit: query.limit };
 }
 
 /**
