@@ -197,6 +197,9 @@ describe('round trips per route', () => {
       app.request('/api/v1/auth/login', json({ email, password: 'wrong password 99' })),
     );
     await measure(app, 'GET /auth/me', 200, () => app.request('/api/v1/auth/me', bearer(session.access_token)));
+    await measure(app, 'PATCH /auth/me', 200, () =>
+      app.request('/api/v1/auth/me', json({ time_zone: 'UTC' }, bearer(session.access_token, { method: 'PATCH' }))),
+    );
     const refreshed = await measure(app, 'POST /auth/refresh', 200, () =>
       app.request('/api/v1/auth/refresh', json({ refresh_token: session.refresh_token })),
     );
@@ -284,6 +287,29 @@ describe('round trips per route', () => {
     await measure(app, 'GET /tasks/trash', 200, () => api.get('/api/v1/tasks/trash'), true);
     await measure(app, 'POST /tasks/{id}/restore', 200, () => api.post(`/api/v1/tasks/${task.id}/restore`), true);
     await measure(app, 'POST /tasks/{id}/move', 200, () => api.post(`/api/v1/tasks/${task.id}/move`, {}), true);
+    const due = new Date(Date.now() + 86_400_000).toISOString();
+    const repeating = await measure(
+      app,
+      'POST /tasks (repeating)',
+      201,
+      () => api.post('/api/v1/tasks', { title: 'Water the plants', due_date: due, recurrence: 'FREQ=DAILY' }),
+      true,
+    );
+    const series = await repeating.json<{ id: string; version: number }>();
+    await measure(
+      app,
+      'PATCH /tasks/{id} (complete a repeating task)',
+      200,
+      () => api.patch(`/api/v1/tasks/${series.id}`, { status: 'done', version: series.version }),
+      true,
+    );
+    await measure(
+      app,
+      'GET /tasks/{id}/completions',
+      200,
+      () => api.get(`/api/v1/tasks/${series.id}/completions`),
+      true,
+    );
     const commands = Array.from({ length: 100 }, (_, i) => ({
       id: `trips-${i}`,
       type: 'task.create',

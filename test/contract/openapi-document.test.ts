@@ -163,7 +163,8 @@ describe('the document for client generators', () => {
     );
     // The served document, compact: 179 KB before the shared components (issue 13), 99 KB after; it
     // grows with routes (117 KB with the move and the batch, whose nine commands are components
-    // that reference the routes' own bodies), not with copies.
-    expect(JSON.stringify(doc).length).toBeLessThan(125_000);
+    // that reference the routes' own bodies; 126 KB with repeating tasks and their completions route),
+    // not with copies.
+    expect(JSON.stringify(doc).length).toBeLessThan(130_000);
   });
 });

@@ -24,6 +24,8 @@ const task = {
   deleted_at: null,
   version: 1,
   subtask_count: 0,
+  recurrence: null,
+  completed_occurrences: 0,
   categories: [],
 };
 const problem = (status: number, code: string) => ({

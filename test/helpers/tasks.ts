@@ -18,6 +18,8 @@ export interface TaskBody {
   version: number;
   subtask_count: number;
   categories: { id: string; name: string; color: string }[];
+  recurrence: string | null;
+  completed_occurrences: number;
 }
 
 /** A page of GET /api/v1/tasks: by offset (`page`) or by cursor (`page` null). */

@@ -14,6 +14,8 @@ interface ExportDocument {
   tasks: { id: string; deleted_at: string | null; categories: unknown[] }[];
   trash_truncated: boolean;
   task_categories: { task_id: string; category_id: string; created_at: string }[];
+  task_completions: unknown[];
+  completions_truncated: boolean;
 }
 
 let app: TestApp;
@@ -74,8 +76,11 @@ describe('GET /account/export, streamed', () => {
     expect(doc.task_categories.map(key).sort()).toEqual(links.map(key).sort());
     expect(doc.task_categories).toHaveLength(13_800);
     // Pages, not one statement: the profile and categories, 8 live pages of at most 500 (the last
-    // one empty), 3 of the trash, 2 of live links (at most 10,000 each) and 1 of trashed links.
-    expect(counters.neon.requests).toBe(1 + 8 + 3 + 2 + 1);
+    // one empty), 3 of the trash, 2 of live links (at most 10,000 each), 1 of trashed links and 1
+    // of completions (none here).
+    expect(counters.neon.requests).toBe(1 + 8 + 3 + 2 + 1 + 1);
+    expect(doc.task_completions).toEqual([]);
+    expect(doc.completions_truncated).toBe(false);
   }, 60_000);
 
   it('holds the 10,000 most recently deleted tasks, says the trash was cut, and only their links', async () => {

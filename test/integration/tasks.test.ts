@@ -38,6 +38,8 @@ describe('POST /api/v1/tasks', () => {
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as string,
       updated_at: task.created_at,
       deleted_at: null,
+      recurrence: null,
+      completed_occurrences: 0,
       version: 1,
       subtask_count: 0,
       categories: [],
