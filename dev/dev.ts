@@ -166,6 +166,8 @@ const wrangler = spawn(
     '--show-interactive-dev-session=false',
     '--persist-to',
     path.join(dataDir, 'wrangler'),
+    // Serves /__scheduled, through which the launcher runs the reminders' cron (below).
+    '--test-scheduled',
   ],
   {
     cwd: root,
@@ -201,7 +203,24 @@ function announce(): void {
     `Browsers      web apps on http://localhost:<any port> or 127.0.0.1 may call the API (development); ` +
       `for other origins set CORS_ORIGINS in .dev.vars`,
   );
+  say('Reminders     sent every minute, as in production (the outbox receives them)');
   say('Ctrl-C stops everything.');
+  runRemindersEveryMinute();
+}
+
+/**
+ * wrangler dev runs no crons. Production runs the reminders' every minute (wrangler.toml), so the
+ * launcher does the same through --test-scheduled's route: a reminder set while developing arrives
+ * in the outbox on time. The hourly housekeeping is left to a deployed Worker.
+ */
+function runRemindersEveryMinute(): void {
+  const url = `${base}/__scheduled?cron=${encodeURIComponent('* * * * *')}`;
+  const timer = setInterval(() => {
+    fetch(url).catch(() => {
+      // wrangler is restarting or stopping: the next minute tries again.
+    });
+  }, 60_000);
+  timer.unref();
 }
 for (const [from, to] of [
   [wrangler.stdout, process.stdout],

@@ -4,19 +4,32 @@ import { loadConfig, type Bindings } from './env.ts';
 import { deleteExpiredTokens } from './features/auth/auth.service.ts';
 import { purgeBatchCommands } from './features/batch/batch.service.ts';
 import { purgeTrash } from './features/tasks/tasks.service.ts';
+import { deliverReminders, REMINDERS_CRON } from './features/reminders/reminders.delivery.ts';
 import { describeError, log } from './lib/log.ts';
 
 const app = createApp();
 
-/** The cron (wrangler.toml [triggers]): housekeeping that no request should pay for. */
+/** The crons of wrangler.toml [triggers]: reminders every minute, housekeeping every hour. */
 async function scheduled(controller: ScheduledController, env: Bindings): Promise<void> {
   const config = loadConfig(env);
   if (!config.ok) {
     log('error', 'scheduled run skipped: configuration invalid', { problems: config.problems });
     return;
   }
+  const deps = createDeps(config.config, env);
+  if (controller.cron === REMINDERS_CRON) {
+    // The run's own time, not the clock: a late start still delivers what was due by then.
+    const now = new Date(controller.scheduledTime);
+    try {
+      const report = await deliverReminders(deps, now);
+      if (report.claimed > 0) log('info', 'reminders delivered', { cron: controller.cron, ...report });
+    } catch (error) {
+      log('error', 'reminder delivery failed', { cron: controller.cron, error: describeError(error) });
+      throw error;
+    }
+    return;
+  }
   try {
-    const deps = createDeps(config.config, env);
     const deleted = await deleteExpiredTokens(deps);
     const purged = await purgeTrash(deps, config.config.TRASH_RETENTION_DAYS);
     const batchCommands = await purgeBatchCommands(deps);

@@ -1173,6 +1173,8 @@ export interface components {
        * @example FREQ=WEEKLY;BYDAY=MO,WE,FR
        */
       recurrence: string | null;
+      /** @description Its reminders, the soonest first */
+      reminders: components['schemas']['Reminder'][];
       /**
        * Format: int32
        * @description How many occurrences of a repeating task were completed (each is in its completions)
@@ -1190,6 +1192,32 @@ export interface components {
       name: string;
       /** @description Its colour, `#RRGGBB` */
       color: string;
+    };
+    /** @description A reminder. Whether it was sent is not part of the task: sending one changes neither the version nor the ETag, so an edit made offline before it still applies. */
+    Reminder: {
+      /**
+       * Format: uuid
+       * @description The reminder id
+       */
+      id: string;
+      /**
+       * Format: date-time
+       * @description The instant asked for; null for one before the due date
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      at: string | null;
+      /**
+       * Format: int32
+       * @description Minutes before the due date; null for one at an instant
+       * @example 30
+       */
+      minutes_before: number | null;
+      /**
+       * Format: date-time
+       * @description When it fires; null for one before a due date the task does not have
+       * @example 2026-11-27T12:00:00.000Z
+       */
+      remind_at: string | null;
     };
     ExportTaskCategory: {
       /**
@@ -1269,12 +1297,39 @@ export interface components {
        */
       parent_id?: string | null;
       /**
+       * @description Reminders for the task. At most 5. Each is emailed to you once when it is due (within about a minute), unless the task is done or in the trash by then.
+       * @example [
+       *       {
+       *         "minutes_before": 30
+       *       },
+       *       {
+       *         "at": "2026-12-01T08:00:00.000Z"
+       *       }
+       *     ]
+       */
+      reminders?: components['schemas']['ReminderInput'][];
+      /**
        * @description Makes the task repeat: it needs a `due_date`, the first occurrence (the series starts there). Completing the task then moves it to its next occurrence; the last one completes it for good. The rules are those of Task.recurrence.
        * @example FREQ=WEEKLY;BYDAY=MO,WE,FR
        * @example FREQ=MONTHLY;BYDAY=-1FR
        * @example FREQ=DAILY;COUNT=10
        */
       recurrence?: string | null;
+    };
+    /** @description A reminder: at an instant, or some minutes before the due date */
+    ReminderInput: {
+      /**
+       * Format: date-time
+       * @description Remind at this instant (in the future)
+       * @example 2026-12-01T09:00:00.000Z
+       */
+      at?: string;
+      /**
+       * Format: int32
+       * @description Remind this many minutes before the due date: it follows the due date when it moves (and fires again), and waits while the task has none
+       * @example 30
+       */
+      minutes_before?: number;
     };
     TaskPage: {
       /** @description The tasks of this page */
@@ -1412,6 +1467,18 @@ export interface components {
        * @enum {string}
        */
       status?: 'todo' | 'in_progress' | 'done';
+      /**
+       * @description The task's reminders: the list replaces the one it has (`[]` removes them all). At most 5. Each is emailed to you once when it is due (within about a minute), unless the task is done or in the trash by then.
+       * @example [
+       *       {
+       *         "minutes_before": 30
+       *       },
+       *       {
+       *         "at": "2026-12-01T08:00:00.000Z"
+       *       }
+       *     ]
+       */
+      reminders?: components['schemas']['ReminderInput'][];
       /**
        * @description A new rule, which (re)starts the series at the `due_date` sent with it (required then); null stops repeating. A `due_date` sent alone moves only the occurrence open now (the next completion goes to the first occurrence after it); `due_date: null` stops repeating too. The rules are those of Task.recurrence.
        * @example FREQ=WEEKLY;BYDAY=MO,WE,FR

@@ -80,6 +80,8 @@ class Control {
   readonly counters = new Map<string, ReturnType<typeof newCounters>>();
   /** Development email: what the Worker's outbox sender posted, per namespace, newest last. */
   readonly outbox = new Map<string, { receivedAt: string; message: unknown }[]>();
+  /** The Idempotency-Keys the outbox has seen, per namespace. */
+  readonly outboxKeys = new Map<string, Set<string>>();
 
   constructor(latency: Record<Protocol, number>) {
     this.latency = latency;
@@ -309,7 +311,14 @@ async function serve(
     return;
   }
   if (url.pathname.startsWith('/_control/')) {
-    const answer = await controlRoute(context, req.method ?? 'GET', url, body).catch((error: unknown): HttpAnswer => ({
+    const key = req.headers['idempotency-key'];
+    const answer = await controlRoute(
+      context,
+      req.method ?? 'GET',
+      url,
+      body,
+      typeof key === 'string' ? key : null,
+    ).catch((error: unknown): HttpAnswer => ({
       status: 500,
       body: { error: error instanceof Error ? error.message : String(error) },
     }));
@@ -362,7 +371,13 @@ async function serve(
 }
 
 /** The `/_control/` API of both ports: counters, latency, faults, the development outbox, databases. */
-async function controlRoute(context: ServeContext, method: string, url: URL, body: string): Promise<HttpAnswer> {
+async function controlRoute(
+  context: ServeContext,
+  method: string,
+  url: URL,
+  body: string,
+  idempotencyKey: string | null,
+): Promise<HttpAnswer> {
   const { control, sql, kind, description } = context;
   const ns = url.searchParams.get('ns') ?? ALL;
   const route = `${method} ${url.pathname}`;
@@ -425,6 +440,14 @@ async function controlRoute(context: ServeContext, method: string, url: URL, bod
     case 'POST /_control/outbox': {
       const message = json();
       const list = control.outbox.get(ns) ?? [];
+      // Like Resend's Idempotency-Key: a message sent again with a key already seen is dropped.
+      const key = idempotencyKey;
+      if (key !== null) {
+        const seen = control.outboxKeys.get(ns) ?? new Set<string>();
+        if (seen.has(key)) return { status: 200, body: { ok: true, duplicate: true } };
+        seen.add(key);
+        control.outboxKeys.set(ns, seen);
+      }
       list.push({ receivedAt: new Date().toISOString(), message });
       // A bounded mailbox: a long dev session must not grow without end.
       if (list.length > 1000) list.splice(0, list.length - 1000);
@@ -438,6 +461,7 @@ async function controlRoute(context: ServeContext, method: string, url: URL, bod
     }
     case 'DELETE /_control/outbox':
       control.outbox.delete(ns);
+      control.outboxKeys.delete(ns);
       return { status: 200, body: { ok: true } };
     default: {
       const clone = /^POST \/_control\/databases\/([A-Za-z_][A-Za-z0-9_]{0,62})$/.exec(route);

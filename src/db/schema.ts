@@ -235,6 +235,40 @@ export const taskCompletions = pgTable(
   ],
 );
 
+/**
+ * A task's reminders (at most MAX_REMINDERS_PER_TASK): at an instant (`at`), or `minutes_before`
+ * its due date. `remind_at` is when it fires, kept by the task's writes (a due date that moves
+ * moves it, and re-arms it); null for a reminder before a due date the task does not have. The
+ * scheduled handler claims due ones (`claimed_until`, a lease) and records `sent_at`.
+ */
+export const taskReminders = pgTable(
+  'task_reminders',
+  {
+    id: uuid().primaryKey(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    taskId: uuid()
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    at: timestamp({ withTimezone: true, mode: 'date' }),
+    minutesBefore: integer(),
+    remindAt: timestamp({ withTimezone: true, mode: 'date' }),
+    sentAt: timestamp({ withTimezone: true, mode: 'date' }),
+    claimedUntil: timestamp({ withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    check('task_reminders_one_kind', sql`(${t.at} is null) <> (${t.minutesBefore} is null)`),
+    check('task_reminders_minutes', sql`${t.minutesBefore} is null or ${t.minutesBefore} between 0 and 40320`),
+    index('task_reminders_task_idx').on(t.taskId),
+    index('task_reminders_user_idx').on(t.userId),
+    // The scheduled handler's scan: the unsent ones, by when they fire.
+    index('task_reminders_due_idx')
+      .on(t.remindAt)
+      .where(sql`${t.sentAt} is null and ${t.remindAt} is not null`),
+  ],
+);
+
 /** Tombstones of removed task-category links, for delta sync (a task row cannot show what it lost). */
 export const taskLinkRemovals = pgTable(
   'task_link_removals',

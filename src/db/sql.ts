@@ -10,7 +10,7 @@ export function isoTimestamp(column: SQL): SQL {
 /**
  * A task as the API returns it, built by Postgres as JSON (categories and the count of live
  * subtasks included), so reading a task stays one statement. `t` must be the alias of the tasks
- * row. Both subqueries read the statement's snapshot: a statement that changes links or subtasks
+ * row. Its subqueries read the statement's snapshot: a statement that changes links, reminders or subtasks
  * and returns a task built here must add its own changes (assignCategory, restoreTask).
  */
 const TASK_FIELDS = sql`'id', t.id,
@@ -29,7 +29,14 @@ const TASK_FIELDS = sql`'id', t.id,
   'recurrence', t.recurrence,
   'completed_occurrences', t.completed_occurrences`;
 
+/** A JSON array of reminders, soonest first, over rows aliased `r` that `from` yields. */
+export function remindersJson(from: SQL): SQL {
+  return sql`coalesce((select json_agg(json_build_object('id', r.id, 'at', ${isoTimestamp(sql`r.at`)},
+      'minutes_before', r.minutes_before, 'remind_at', ${isoTimestamp(sql`r.remind_at`)}) order by r.remind_at nulls last, r.id) from ${from}), '[]'::json)`;
+}
+
 export const TASK_JSON = sql`json_build_object(${TASK_FIELDS},
+  'reminders', ${remindersJson(sql`task_reminders r where r.task_id = t.id`)},
   'subtask_count', (select count(*) from tasks sub where sub.parent_id = t.id and sub.deleted_at is null)::int,
   'categories', coalesce((
     select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color) order by lower(c.name), c.id)
@@ -39,9 +46,10 @@ export const TASK_JSON = sql`json_build_object(${TASK_FIELDS},
 
 /**
  * TASK_JSON of a task the statement itself inserted: it has no subtask and no category yet, so the
- * two subqueries (which Postgres plans for every statement, a third of a create's cost) are left out.
+ * subqueries (which Postgres plans for every statement, a third of a create's cost) are left out.
  */
-export const NEW_TASK_JSON = sql`json_build_object(${TASK_FIELDS}, 'subtask_count', 0, 'categories', '[]'::json)`;
+export const NEW_TASK_JSON = sql`json_build_object(${TASK_FIELDS}, 'subtask_count', 0, 'categories', '[]'::json,
+  'reminders', '[]'::json)`;
 
 /** A user as the API returns it (never the hash, the counters or the lock). `u` is the users row. */
 export const USER_JSON = sql`json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name,

@@ -5,7 +5,13 @@ export interface EmailMessage {
   subject: string;
   text: string;
   /** What the message is for, so a development outbox can be searched by it. */
-  kind: 'verify-email' | 'password-reset';
+  kind: 'verify-email' | 'password-reset' | 'task-reminder';
+  /**
+   * The same key sends the message once: the provider drops a second send with it (Resend keeps
+   * keys 24 hours; the development outbox for as long as it runs). A sender that may retry after a
+   * crash, such as the reminders' scheduled handler, relies on it for exactly-once delivery.
+   */
+  idempotencyKey?: string;
 }
 
 /** Sends mail. A failure throws; callers decide what a failure means (never a lost account). */
@@ -20,10 +26,14 @@ export interface EmailSender {
 export function outboxEmail(outboxUrl: string): EmailSender {
   return {
     async send(message) {
+      const { idempotencyKey, ...body } = message;
       const res = await fetch(outboxUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(message),
+        headers: {
+          'content-type': 'application/json',
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
+        body: JSON.stringify(body),
       });
       if (!res.ok) throw new Error(`outbox answered ${res.status}`);
     },
@@ -36,7 +46,11 @@ export function resendEmail(apiKey: string, from: string): EmailSender {
     async send(message) {
       const res = await fetch('https://api.resend.com/emails', {
         method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          'content-type': 'application/json',
+          ...(message.idempotencyKey ? { 'idempotency-key': message.idempotencyKey } : {}),
+        },
         body: JSON.stringify({ from, to: [message.to], subject: message.subject, text: message.text }),
         signal: AbortSignal.timeout(10_000),
       });

@@ -29,3 +29,8 @@ export const MAX_BATCH_COMMANDS = 100;
 export const BATCH_COMMANDS_PER_REQUEST = 10;
 /** How long a batch command's answer is kept for replays. */
 export const BATCH_COMMAND_RETENTION_DAYS = 30;
+
+/** Reminders one task may carry (docs/decisions/0030). */
+export const MAX_REMINDERS_PER_TASK = 5;
+/** The longest a reminder may come before its due date: four weeks, in minutes. */
+export const MAX_REMINDER_MINUTES_BEFORE = 40_320;

@@ -238,7 +238,8 @@ function plan(
       const temp = tempOf(command);
       if (temp !== undefined) real.set(temp, id);
       // A repeating task is created by a statement of its own: the runs of creates carry no series.
-      if (command.type === 'task.create' && change.kind === 'keep') {
+      // So is one with reminders.
+      if (command.type === 'task.create' && change.kind === 'keep' && !command.args.reminders?.length) {
         const { parent_id, ...input } = command.args;
         const parentId = parent_id == null ? null : resolve(parent_id);
         return {

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { int32, storableTimestamp, text, timestamp, uuid } from '../../lib/schemas.ts';
 import {
+  MAX_REMINDER_MINUTES_BEFORE,
+  MAX_REMINDERS_PER_TASK,
   MAX_CATEGORIES_PER_USER,
   MAX_LIVE_TASKS_PER_USER,
   MAX_POSITION_LENGTH,
@@ -52,6 +54,50 @@ const RECURRENCE_RULES =
   "Occurrences keep the due date's wall-clock time in your time zone (`time_zone` on your account) across DST " +
   'changes; a month without the day asked for (the 31st, Feb 29) is skipped.';
 
+const ReminderInputSchema = z
+  .strictObject({
+    at: storableTimestamp().optional().openapi({ description: 'Remind at this instant (in the future)' }),
+    minutes_before: int32(0, MAX_REMINDER_MINUTES_BEFORE)
+      .optional()
+      .openapi({
+        description:
+          'Remind this many minutes before the due date: it follows the due date when it moves (and fires again), ' +
+          'and waits while the task has none',
+        examples: [30],
+      }),
+  })
+  .refine((r) => (r.at === undefined) !== (r.minutes_before === undefined), {
+    message: 'Send either at or minutes_before',
+  })
+  .openapi('ReminderInput', { description: 'A reminder: at an instant, or some minutes before the due date' });
+
+function remindersInput(description: string) {
+  return z
+    .array(ReminderInputSchema)
+    .max(MAX_REMINDERS_PER_TASK)
+    .optional()
+    .openapi({
+      description: `${description} At most ${MAX_REMINDERS_PER_TASK}. Each is emailed to you once when it is due (within about a minute), unless the task is done or in the trash by then.`,
+      examples: [[{ minutes_before: 30 }, { at: '2026-12-01T08:00:00.000Z' }]],
+    });
+}
+
+export const ReminderSchema = z
+  .object({
+    id: uuid().openapi({ description: 'The reminder id' }),
+    at: timestamp().nullable().openapi({ description: 'The instant asked for; null for one before the due date' }),
+    minutes_before: int32(0, MAX_REMINDER_MINUTES_BEFORE)
+      .nullable()
+      .openapi({ description: 'Minutes before the due date; null for one at an instant', examples: [30] }),
+    remind_at: timestamp()
+      .nullable()
+      .openapi({ description: 'When it fires; null for one before a due date the task does not have' }),
+  })
+  .openapi('Reminder', {
+    description:
+      'A reminder. Whether it was sent is not part of the task: sending one changes neither the version nor the ETag, so an edit made offline before it still applies.',
+  });
+
 /** The characters of a rule: what is outside is refused before the engine reads it. */
 const RECURRENCE_PATTERN = /^[A-Za-z0-9=;,+-]+$/;
 
@@ -98,6 +144,7 @@ export const CreateTaskSchema = z
         pattern: UUID_PATTERN,
         examples: ['01a21ce1-50cf-7237-b8b8-bcd30d1af7d3'],
       }),
+    reminders: remindersInput('Reminders for the task.'),
     recurrence: recurrenceRule(
       'Makes the task repeat: it needs a `due_date`, the first occurrence (the series starts there). Completing ' +
         'the task then moves it to its next occurrence; the last one completes it for good.',
@@ -120,6 +167,7 @@ export const UpdateTaskSchema = z
           'the due date becomes the first occurrence after now (missed ones are skipped), the status `todo`, and ' +
           'the completion is recorded (GET /api/v1/tasks/{task_id}/completions). The last occurrence stays done.',
       }),
+    reminders: remindersInput("The task's reminders: the list replaces the one it has (`[]` removes them all)."),
     recurrence: recurrenceRule(
       'A new rule, which (re)starts the series at the `due_date` sent with it (required then); null stops ' +
         'repeating. A `due_date` sent alone moves only the occurrence open now (the next completion goes to the first occurrence after it); `due_date: null` stops repeating too.',
@@ -281,6 +329,10 @@ export const TaskSchema = z
         description: `How the task repeats, spelled canonically (parts in a fixed order, upper case); null when it does not. ${RECURRENCE_RULES}`,
         examples: ['FREQ=WEEKLY;BYDAY=MO,WE,FR'],
       }),
+    reminders: z
+      .array(ReminderSchema)
+      .max(MAX_REMINDERS_PER_TASK)
+      .openapi({ description: 'Its reminders, the soonest first' }),
     completed_occurrences: int32(0).openapi({
       description: 'How many occurrences of a repeating task were completed (each is in its completions)',
       examples: [3],

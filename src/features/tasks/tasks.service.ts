@@ -18,6 +18,7 @@ import { staleVersion, type VersionCheck } from '../../lib/etag.ts';
 import { MAX_LIVE_TASKS_PER_USER, MAX_TASK_DEPTH } from '../../lib/limits.ts';
 import { checkOwner, notFound, owned } from '../../lib/ownership.ts';
 import { decodeListCursor, encodeListCursor } from './tasks.cursor.ts';
+import { addReminders, refusePastReminders, updateReminders, withIds, type ReminderInput } from './tasks.reminders.ts';
 import {
   computeSchedule,
   planSeries,
@@ -142,6 +143,7 @@ export interface NewTask {
   priority: string;
   parent_id?: string | null | undefined;
   recurrence?: string | null | undefined;
+  reminders?: ReminderInput[] | undefined;
 }
 
 const KEEP_SERIES: SeriesChange = { kind: 'keep' };
@@ -199,8 +201,18 @@ export function createTaskWrite(
 ): Write<CreateRow, TaskJson> {
   const now = deps.clock.now();
   assertFuture(input.due_date, now);
+  refusePastReminders(input.reminders, now);
   const repeats = series.kind === 'start' ? series : null;
   const schedule = scheduleColumns(userId, repeats?.schedule ?? null);
+  const reminders = input.reminders?.length
+    ? addReminders(
+        userId,
+        withIds(input.reminders, () => deps.ids.uuid()),
+      )
+    : null;
+  const taskJson = reminders
+    ? sql`(${NEW_TASK_JSON})::jsonb || jsonb_build_object('reminders', ${reminders.json})`
+    : NEW_TASK_JSON;
   const id = options.id ?? deps.ids.uuid();
   const parentId = input.parent_id ?? null;
   const parentCtes = parentFacts(parentId);
@@ -228,9 +240,10 @@ export function createTaskWrite(
        where p.id = (select parent_id from inserted) and p.user_id = ${userId} and p.deleted_at is null
          and (select seq from seq) > 0
     ),
+    ${reminders?.ctes ?? sql``}
     committed as (${commitChangeSeq(userId, 'inserted')})`,
     select: sql`(select user_id from parent) as parent_owner, (select in_trash from parent) as parent_in_trash,
-           (select level from parent) as parent_level, (select ${NEW_TASK_JSON} from inserted t) as task,
+           (select level from parent) as parent_level, (select ${taskJson} from inserted t) as task,
            exists (select 1 from tasks where id = ${id}) as id_taken,
            exists (select 1 from task_sync_state where user_id = ${userId}) as user_exists`,
     applied: sql`exists (select 1 from inserted)`,
@@ -320,6 +333,7 @@ export interface TaskChanges {
   priority?: string | undefined;
   status?: string | undefined;
   recurrence?: string | null | undefined;
+  reminders?: ReminderInput[] | undefined;
 }
 
 /**
@@ -424,8 +438,15 @@ export function updateTaskWrite(
 ): Write<UpdateRow, WithSeries> {
   const now = deps.clock.now();
   assertFuture(changes.due_date, now);
+  refusePastReminders(changes.reminders, now);
   const completing = changes.status === 'done';
   const next = seriesAfter(userId, series, schedule);
+  const replaced = changes.reminders && withIds(changes.reminders, () => deps.ids.uuid());
+  // The due date moves when the body sets it or a repeating task goes to its next occurrence.
+  const reminders = updateReminders(userId, taskId, replaced, changes.due_date !== undefined || completing);
+  const taskJson = reminders
+    ? sql`(${TASK_JSON})::jsonb || jsonb_build_object('reminders', ${reminders.json})`
+    : TASK_JSON;
   const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`, sql`change_seq = (select seq from seq)`];
   if (changes.title !== undefined) sets.push(sql`title = ${changes.title}`);
   if (changes.description !== undefined) sets.push(sql`description = ${changes.description}`);
@@ -507,10 +528,11 @@ export function updateTaskWrite(
       returning t.*
     ),
     ${completeDescendants}
+    ${reminders?.ctes ?? sql``}
     committed as (${commitChangeSeq(userId, 'updated')})`,
     select: sql`(select user_id from owner) as owner,
            (select version from target) as current_version,
-           (select ${TASK_JSON} from updated t) as task,
+           (select ${taskJson} from updated t) as task,
            (select ${seriesFound(userId, { rule: sql`s.rule`, start: sql`s.start`, due: sql`s.due`, version: sql`s.version` })} from step s
              where s.advancing and s.next is null and not s.finished and ${versionMatches(sql`s.version`, check)}) as pending,
            (select ${seriesFound(userId, { rule: sql`t.recurrence`, start: sql`t.recurrence_start`, due: sql`t.due_date`, version: sql`t.version` })} from updated t
