@@ -1,4 +1,6 @@
+import { createScheduledController } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
+import worker from '../../src/index.ts';
 import { bearer, PASSWORD, uniqueEmail, verificationTokenFor } from '../../test/helpers/auth.ts';
 import { as, inDays, type TaskBody } from '../../test/helpers/tasks.ts';
 import { json, setupTestApp, type TestApp } from '../../test/helpers/test-app.ts';
@@ -463,5 +465,41 @@ describe('round trips per route', () => {
       documented.filter((route) => !measured.has(route)),
       'documented routes missing from the report',
     ).toEqual([]);
+  }, 120_000);
+
+  it('a reminders run costs 2 Neon requests whatever the count, and one email each', async () => {
+    const app = await setupTestApp();
+    const res = await app.request(
+      '/api/v1/auth/register',
+      json({ email: uniqueEmail('remind'), password: PASSWORD, full_name: 'Rem Inder' }),
+    );
+    const { access_token: token } = await res.json<{ access_token: string }>();
+    const when = new Date(Date.now() + 60_000).toISOString();
+    const lines: string[] = [];
+    for (const size of [1, 10, 100]) {
+      // 5 reminders a task: `size` reminders on size / 5 tasks (1 on one task).
+      const tasks = Math.max(1, size / 5);
+      for (let i = 0; i < tasks; i++) {
+        const reminders = Array.from({ length: Math.min(5, size) }, (_, k) => ({
+          at: new Date(Date.parse(when) + k).toISOString(),
+        }));
+        const made = await app.request(
+          '/api/v1/tasks',
+          json({ title: `Remind ${size}/${i}`, reminders }, bearer(token)),
+        );
+        expect(made.status).toBe(201);
+      }
+      await app.resetCounters();
+      const started = performance.now();
+      await worker.scheduled(
+        createScheduledController({ cron: '* * * * *', scheduledTime: Date.parse(when) + 1000 }),
+        app.env,
+      );
+      const ms = performance.now() - started;
+      const counters = await app.counters();
+      expect(counters.neon.requests).toBe(2);
+      lines.push(`${String(size).padStart(3)} reminders: Neon ${counters.neon.requests}, ${ms.toFixed(0)} ms`);
+    }
+    console.log(`\nscheduled reminders run (claim, send through the outbox, record):\n${lines.join('\n')}`);
   }, 120_000);
 });

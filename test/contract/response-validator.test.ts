@@ -26,6 +26,7 @@ const task = {
   subtask_count: 0,
   recurrence: null,
   completed_occurrences: 0,
+  reminders: [],
   categories: [],
 };
 const problem = (status: number, code: string) => ({

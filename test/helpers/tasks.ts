@@ -20,6 +20,7 @@ export interface TaskBody {
   categories: { id: string; name: string; color: string }[];
   recurrence: string | null;
   completed_occurrences: number;
+  reminders: { id: string; at: string | null; minutes_before: number | null; remind_at: string | null }[];
 }
 
 /** A page of GET /api/v1/tasks: by offset (`page`) or by cursor (`page` null). */

@@ -40,6 +40,7 @@ describe('POST /api/v1/tasks', () => {
       deleted_at: null,
       recurrence: null,
       completed_occurrences: 0,
+      reminders: [],
       version: 1,
       subtask_count: 0,
       categories: [],
