@@ -35,21 +35,33 @@ export function remindersJson(from: SQL): SQL {
       'minutes_before', r.minutes_before, 'remind_at', ${isoTimestamp(sql`r.remind_at`)}) order by r.remind_at nulls last, r.id) from ${from}), '[]'::json)`;
 }
 
-export const TASK_JSON = sql`json_build_object(${TASK_FIELDS},
-  'reminders', ${remindersJson(sql`task_reminders r where r.task_id = t.id`)},
+/** The reminders of the task `t` as the statement's snapshot holds them. */
+const STORED_REMINDERS = remindersJson(sql`task_reminders r where r.task_id = t.id`);
+
+/** TASK_JSON with the reminders a write just stored (the snapshot does not hold them). */
+export function taskJsonWith(reminders: SQL): SQL {
+  return sql`json_build_object(${TASK_FIELDS},
+  'reminders', ${reminders},
   'subtask_count', (select count(*) from tasks sub where sub.parent_id = t.id and sub.deleted_at is null)::int,
   'categories', coalesce((
     select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color) order by lower(c.name), c.id)
       from task_categories tc join categories c on c.id = tc.category_id
      where tc.task_id = t.id), '[]'::json)
 )`;
+}
+
+export const TASK_JSON = taskJsonWith(STORED_REMINDERS);
 
 /**
- * TASK_JSON of a task the statement itself inserted: it has no subtask and no category yet, so the
- * subqueries (which Postgres plans for every statement, a third of a create's cost) are left out.
+ * TASK_JSON of a task the statement itself inserted: it has no subtask, no category and no
+ * reminder but those the statement adds, so the subqueries (which Postgres plans for every
+ * statement, a third of a create's cost) are left out.
  */
-export const NEW_TASK_JSON = sql`json_build_object(${TASK_FIELDS}, 'subtask_count', 0, 'categories', '[]'::json,
-  'reminders', '[]'::json)`;
+export function newTaskJsonWith(reminders: SQL): SQL {
+  return sql`json_build_object(${TASK_FIELDS}, 'reminders', ${reminders}, 'subtask_count', 0, 'categories', '[]'::json)`;
+}
+
+export const NEW_TASK_JSON = newTaskJsonWith(sql`'[]'::json`);
 
 /** A user as the API returns it (never the hash, the counters or the lock). `u` is the users row. */
 export const USER_JSON = sql`json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name,

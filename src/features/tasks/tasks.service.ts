@@ -5,6 +5,8 @@ import {
   commitChangeSeq,
   isoTimestamp,
   NEW_TASK_JSON,
+  newTaskJsonWith,
+  taskJsonWith,
   nextChangeSeq,
   TASK_JSON,
   versionMatches,
@@ -210,9 +212,7 @@ export function createTaskWrite(
         withIds(input.reminders, () => deps.ids.uuid()),
       )
     : null;
-  const taskJson = reminders
-    ? sql`(${NEW_TASK_JSON})::jsonb || jsonb_build_object('reminders', ${reminders.json})`
-    : NEW_TASK_JSON;
+  const taskJson = reminders ? newTaskJsonWith(reminders.json) : NEW_TASK_JSON;
   const id = options.id ?? deps.ids.uuid();
   const parentId = input.parent_id ?? null;
   const parentCtes = parentFacts(parentId);
@@ -444,9 +444,7 @@ export function updateTaskWrite(
   const replaced = changes.reminders && withIds(changes.reminders, () => deps.ids.uuid());
   // The due date moves when the body sets it or a repeating task goes to its next occurrence.
   const reminders = updateReminders(userId, taskId, replaced, changes.due_date !== undefined || completing);
-  const taskJson = reminders
-    ? sql`(${TASK_JSON})::jsonb || jsonb_build_object('reminders', ${reminders.json})`
-    : TASK_JSON;
+  const taskJson = reminders ? taskJsonWith(reminders.json) : TASK_JSON;
   const sets: SQL[] = [sql`version = t.version + 1`, sql`updated_at = ${now}`, sql`change_seq = (select seq from seq)`];
   if (changes.title !== undefined) sets.push(sql`title = ${changes.title}`);
   if (changes.description !== undefined) sets.push(sql`description = ${changes.description}`);
