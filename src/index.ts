@@ -3,7 +3,7 @@ import { createDeps } from './deps.ts';
 import { loadConfig, type Bindings } from './env.ts';
 import { deleteExpiredTokens } from './features/auth/auth.service.ts';
 import { purgeBatchCommands } from './features/batch/batch.service.ts';
-import { purgeTrash } from './features/tasks/tasks.service.ts';
+import { purgeTrash, refillSchedules } from './features/tasks/tasks.service.ts';
 import { deliverReminders, REMINDERS_CRON } from './features/reminders/reminders.delivery.ts';
 import { describeError, log } from './lib/log.ts';
 
@@ -23,8 +23,10 @@ async function scheduled(controller: ScheduledController, env: Bindings): Promis
     try {
       const report = await deliverReminders(deps, now);
       if (report.claimed > 0) log('info', 'reminders delivered', { cron: controller.cron, ...report });
+      const refilled = await refillSchedules(deps, now);
+      if (refilled > 0) log('info', 'schedules refilled', { cron: controller.cron, tasks: refilled });
     } catch (error) {
-      log('error', 'reminder delivery failed', { cron: controller.cron, error: describeError(error) });
+      log('error', 'minute run failed', { cron: controller.cron, error: describeError(error) });
       throw error;
     }
     return;

@@ -193,6 +193,11 @@ export const tasks = pgTable(
     uniqueIndex('tasks_sub_position_idx')
       .on(t.parentId, t.position)
       .where(sql`${t.parentId} is not null and ${t.deletedAt} is null`),
+    // The minute cron's refill of repeating tasks' schedules: by the last occurrence listed, for
+    // the series that go on after it.
+    index('tasks_schedule_end_idx')
+      .on(sql`(${t.recurrenceUpcoming}[cardinality(${t.recurrenceUpcoming})])`)
+      .where(sql`${t.recurrenceMore} and ${t.deletedAt} is null`),
   ],
 );
 

@@ -1,4 +1,6 @@
+import { createScheduledController } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import worker from '../../src/index.ts';
 import { bearer, PASSWORD, uniqueEmail } from '../helpers/auth.ts';
 import { as, type Problem, type TaskBody } from '../helpers/tasks.ts';
 import { json, setupTestApp, TestClock, type TestApp } from '../helpers/test-app.ts';
@@ -19,17 +21,19 @@ beforeAll(async () => {
 
 interface User {
   userId: string;
+  email: string;
   token: string;
 }
 
 async function userIn(timeZone: string): Promise<User> {
+  const email = uniqueEmail('sched');
   const res = await app.request(
     '/api/v1/auth/register',
-    json({ email: uniqueEmail('sched'), password: PASSWORD, full_name: 'Sam Schedule', time_zone: timeZone }),
+    json({ email, password: PASSWORD, full_name: 'Sam Schedule', time_zone: timeZone }),
   );
   expect(res.status, await res.clone().text()).toBe(201);
   const body = await res.json<{ access_token: string; user: { id: string } }>();
-  return { userId: body.user.id, token: body.access_token };
+  return { userId: body.user.id, email, token: body.access_token };
 }
 
 async function createDaily(user: User, due: string): Promise<TaskBody> {
@@ -181,5 +185,78 @@ describe('a batch completion whose schedule is unknown', () => {
     expect(accepted.applied).toBe(true);
     expect(accepted.results[0]).toMatchObject({ status: 200, task: { due_date: day(6), completed_occurrences: 1 } });
     expect(Object.keys(accepted.results[0]!.task!)).not.toContain('schedule_short');
+  });
+});
+
+describe("the minute cron's refill", () => {
+  it('refills a schedule about to run out, so a batch completion after days offline applies at once', async () => {
+    const user = await userIn('UTC');
+    // Due Jan 5: the list holds Jan 6 to Jan 13.
+    const task = await createDaily(user, day(5));
+
+    // On Jan 12 the last listed occurrence is within two days: the run lists Jan 13 to Jan 20.
+    await worker.scheduled(
+      createScheduledController({ cron: '* * * * *', scheduledTime: Date.parse(day(12, '12:00')) }),
+      app.env,
+    );
+    const [row] = await app.sql`
+      select cardinality(recurrence_upcoming) as listed, recurrence_upcoming[1] as first, version
+        from tasks where id = ${task.id}`;
+    expect({ listed: row!.listed, first: new Date(row!.first as string).toISOString(), version: row!.version }).toEqual(
+      {
+        listed: 8,
+        first: day(13),
+        version: 1,
+      },
+    );
+
+    // Jan 15, back online: the queued completion applies in the first batch.
+    const delta = Date.parse(day(15, '12:00')) - clock.now().getTime();
+    clock.advance(delta);
+    try {
+      const login = await app.request('/api/v1/auth/login', json({ email: user.email, password: PASSWORD }));
+      const { access_token: token } = await login.json<{ access_token: string }>();
+      const res = await app.request(
+        '/api/v1/batch',
+        json(
+          {
+            mode: 'atomic',
+            commands: [
+              { id: crypto.randomUUID(), type: 'task.update', task_id: task.id, args: { status: 'done', version: 1 } },
+            ],
+          },
+          bearer(token),
+        ),
+      );
+      const answer = await res.json<{ applied: boolean; results: { status: number; task?: TaskBody }[] }>();
+      expect(answer.applied).toBe(true);
+      expect(answer.results[0]).toMatchObject({ status: 200, task: { due_date: day(16), completed_occurrences: 1 } });
+    } finally {
+      clock.advance(-delta);
+    }
+  });
+
+  it('leaves a series that ends (COUNT) or whose list reaches far enough', async () => {
+    const user = await userIn('UTC');
+    const ending = await as(app, user.token).post('/api/v1/tasks', {
+      title: 'Three times',
+      due_date: day(5),
+      recurrence: 'FREQ=DAILY;COUNT=3',
+    });
+    const weekly = await as(app, user.token).post('/api/v1/tasks', {
+      title: 'Weekly',
+      due_date: day(5),
+      recurrence: 'FREQ=WEEKLY',
+    });
+    const ids = [(await ending.json<TaskBody>()).id, (await weekly.json<TaskBody>()).id];
+    const before =
+      await app.sql`select id, recurrence_upcoming::text as list from tasks where id = any(${ids}) order by id`;
+    await worker.scheduled(
+      createScheduledController({ cron: '* * * * *', scheduledTime: Date.parse(day(6, '12:00')) }),
+      app.env,
+    );
+    expect(
+      await app.sql`select id, recurrence_upcoming::text as list from tasks where id = any(${ids}) order by id`,
+    ).toEqual(before);
   });
 });

@@ -168,13 +168,13 @@ export function seriesAfter(
 }
 
 /** What the statement found when a completion could not advance from a stored schedule. */
-export interface SeriesFound {
+export type SeriesFound = {
   rule: string;
   start: string;
   due: string;
   zone: string;
   version: number;
-}
+};
 
 /**
  * Thrown by a write's answer when completing a recurring task needs a schedule the row does not

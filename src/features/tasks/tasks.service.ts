@@ -368,7 +368,7 @@ export async function updateTask(
     // The version the statement found is the one the client asked for: the second try holds only
     // if nothing changed the task in between (else 409 as for any stale version).
     const { found } = error;
-    const schedule = await scheduleFrom(deps, found);
+    const schedule = await scheduleFrom(deps.clock.now(), found);
     task = await write(schedule, { from: 'body', version: found.version });
   }
   const short = task.schedule_short;
@@ -389,9 +389,8 @@ export function stripSeries(task: WithSeries): TaskJson {
  * The schedule of a series as found: the occurrences after its due date, or after now when that is
  * later (a completion skips missed occurrences, however many: the stored list cannot be all past).
  */
-function scheduleFrom(deps: Deps, found: SeriesFound): Promise<ComputedSchedule> {
-  const now = deps.clock.now().toISOString();
-  const after = Date.parse(found.due) > Date.parse(now) ? found.due : now;
+function scheduleFrom(now: Date, found: SeriesFound): Promise<ComputedSchedule> {
+  const after = Date.parse(found.due) > now.getTime() ? found.due : now.toISOString();
   return computeSchedule(found.rule, found.start, found.zone, after);
 }
 
@@ -404,12 +403,56 @@ const REFILL_BELOW = 3;
  * if the task, its due date and the user's zone are still what the schedule was computed for.
  */
 export async function fillSchedule(deps: Deps, userId: string, taskId: string, found: SeriesFound): Promise<void> {
-  const schedule = await scheduleFrom(deps, found);
+  const schedule = await scheduleFrom(deps.clock.now(), found);
   const columns = scheduleColumns(userId, schedule);
   await deps.db.execute(sql`
     update tasks set recurrence_upcoming = ${columns.upcoming}, recurrence_more = ${columns.more}, recurrence_zone = ${columns.zone}
      where id = ${taskId} and user_id = ${userId} and version = ${found.version} and recurrence = ${found.rule}
        and due_date = ${found.due}::timestamptz and ${userZone(userId)} = ${found.zone}`);
+}
+
+/** Schedules the minute cron refills per run (each costs the engine about a millisecond). */
+export const SCHEDULE_REFILL_BATCH = 100;
+/** A schedule whose last listed occurrence comes sooner than this is refilled by the cron. */
+const SCHEDULE_REFILL_AHEAD_MS = 2 * 86_400_000;
+
+/**
+ * The minute cron's part of keeping schedules (docs/decisions/0029): the repeating tasks whose
+ * stored occurrences run out within two days while the series goes on, computed again and stored,
+ * so a completion sent after days offline (in a batch, which cannot compute) finds its next
+ * occurrence listed. Two statements whatever the count; each row is written only if the task, its
+ * due date and the user's zone are still what the schedule was computed for.
+ */
+export async function refillSchedules(deps: Deps, now: Date): Promise<number> {
+  const horizon = new Date(now.getTime() + SCHEDULE_REFILL_AHEAD_MS);
+  const found = await deps.db.execute<SeriesFound & { id: string; user_id: string }>(sql`
+    select t.id, t.user_id, t.recurrence as rule, ${isoTimestamp(sql`t.recurrence_start`)} as start,
+           ${isoTimestamp(sql`t.due_date`)} as due, u.time_zone as zone, t.version
+      from tasks t join users u on u.id = t.user_id
+     where t.recurrence_more and t.deleted_at is null
+       and t.recurrence_upcoming[cardinality(t.recurrence_upcoming)] < ${horizon}
+     order by t.recurrence_upcoming[cardinality(t.recurrence_upcoming)]
+     limit ${SCHEDULE_REFILL_BATCH}`);
+  if (found.rows.length === 0) return 0;
+  const computed = await Promise.all(found.rows.map((row) => scheduleFrom(now, row)));
+  const column = <T>(f: (row: (typeof found.rows)[number], i: number) => T) => sql.param(found.rows.map(f));
+  const written = await deps.db.execute<{ n: number }>(sql`
+    with input as (
+      select * from unnest(${column((r) => r.id)}::uuid[], ${column((r) => r.version)}::int[],
+                           ${column((r) => r.due)}::timestamptz[], ${column((r) => r.zone)}::text[],
+                           ${column((_, i) => `{${computed[i]!.upcoming.join(',')}}`)}::text[],
+                           ${column((_, i) => computed[i]!.more)}::boolean[])
+        as i(id, version, due, zone, upcoming, more)
+    ),
+    refilled as (
+      update tasks t set recurrence_upcoming = i.upcoming::timestamptz[], recurrence_more = i.more, recurrence_zone = i.zone
+        from input i
+       where t.id = i.id and t.version = i.version and t.due_date = i.due
+         and (select time_zone from users where id = t.user_id) = i.zone
+      returning 1
+    )
+    select count(*)::int as n from refilled`);
+  return written.rows[0]?.n ?? 0;
 }
 
 type UpdateRow = {

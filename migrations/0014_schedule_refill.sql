@@ -1,0 +1,1 @@
+CREATE INDEX "tasks_schedule_end_idx" ON "tasks" USING btree (("recurrence_upcoming"[cardinality("recurrence_upcoming")])) WHERE "tasks"."recurrence_more" and "tasks"."deleted_at" is null;
