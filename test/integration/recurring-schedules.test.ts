@@ -202,13 +202,12 @@ describe("the minute cron's refill", () => {
     const [row] = await app.sql`
       select cardinality(recurrence_upcoming) as listed, recurrence_upcoming[1] as first, version
         from tasks where id = ${task.id}`;
-    expect({ listed: row!.listed, first: new Date(row!.first as string).toISOString(), version: row!.version }).toEqual(
-      {
-        listed: 8,
-        first: day(13),
-        version: 1,
-      },
-    );
+    const { listed, first, version } = row as { listed: number; first: string; version: number };
+    expect({ listed, first: new Date(first).toISOString(), version }).toEqual({
+      listed: 8,
+      first: day(13),
+      version: 1,
+    });
 
     // Jan 15, back online: the queued completion applies in the first batch.
     const delta = Date.parse(day(15, '12:00')) - clock.now().getTime();
