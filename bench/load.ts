@@ -463,7 +463,13 @@ const generatorDone = new Promise<void>((resolve, reject) => {
     });
     handled.catch(reject);
   });
-  generator.once('exit', (code) => reject(new Error(`the generator exited (${code}) before it was done`)));
+  // The generator exits right after sending `done`, which may still wait in `handled` behind the
+  // last phase's profile (a CPU profile takes a while to come over the inspector): only an exit
+  // that comes before `done` was handled is a failure (then `resolve` has not run and this rejects).
+  generator.once('exit', (code) => {
+    const exited = () => reject(new Error(`the generator exited (${code}) before it was done`));
+    void handled.then(exited, exited);
+  });
   generator.send({ type: 'run', plan } satisfies FromParent);
 });
 await Promise.race([generatorDone, workerdDied]).catch((error: unknown) => {

@@ -77,9 +77,9 @@ function moduleStarts(bundle: string): { line: number; module: string }[] {
   return starts;
 }
 
-/** src/ files by name; packages by package name (their files together). */
+/** Our code by src/ folder (src/lib/, src/gate/); packages by package name (their files together). */
 function groupOf(module: string): string {
-  if (module.startsWith('src/')) return module;
+  if (module.startsWith('src/')) return `${module.slice(0, module.lastIndexOf('/'))}/`;
   const parts = module.replace(/^node_modules\//, '').split('/');
   return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
 }

@@ -235,7 +235,7 @@ export function formatReport(report: LoadReport): string {
     if (!p) continue;
     out.push(
       '',
-      `Worker CPU profile at ${r.offeredRps}/s: ${p.busyMs} ms busy in ${p.wallMs} ms (${fixed(p.busyMs / Math.max(1, r.completed), 2)} ms per answered request), self time by module:`,
+      `Worker CPU profile at ${r.offeredRps}/s: ${p.busyMs} ms busy in ${p.wallMs} ms (${fixed(p.busyMs / Math.max(1, r.completed), 2)} ms per answered request), self time by package and by src/ folder:`,
       ...p.byModule.map((m) => `  ${m.share.toFixed(1).padStart(5)}%  ${m.module}`),
       '  top functions:',
       ...p.byFunction.slice(0, 10).map((f) => `  ${f.share.toFixed(1).padStart(5)}%  ${f.name}`),
