@@ -90,6 +90,29 @@ function toJwk(key: { kid: string; secret: string }): JsonWebKey & { kid: string
   return { kty: 'oct', k: toBase64Url(key.secret), alg: ALG, kid: key.kid };
 }
 
+/**
+ * Verification keys, imported once per isolate instead of on every request (issue 17: the import
+ * was a visible share of a request's CPU). Keyed by the kid and the secret itself, so bindings with
+ * another secret under the same kid (a rotated secret, another environment's) never get a key they
+ * did not configure. Bounded: a keyring has a few keys, and a flood of configurations starts over.
+ */
+type VerifyKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const verifyKeys = new Map<string, Promise<VerifyKey>>();
+const MAX_CACHED_KEYS = 16;
+
+function verifyKey(key: { kid: string; secret: string }): Promise<VerifyKey> {
+  const id = `${key.kid}\u0000${key.secret}`;
+  let found = verifyKeys.get(id);
+  if (!found) {
+    if (verifyKeys.size >= MAX_CACHED_KEYS) verifyKeys.clear();
+    found = crypto.subtle.importKey('jwk', toJwk(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    verifyKeys.set(id, found);
+    // A failed import is not kept: the next request tries again (and fails the same way, as a 401).
+    found.catch(() => verifyKeys.delete(id));
+  }
+  return found;
+}
+
 function epochSeconds(now: Date): number {
   return Math.floor(now.getTime() / 1000);
 }
@@ -149,7 +172,7 @@ export async function verifyAccessToken(token: string, settings: JwtSettings, no
   let payload: unknown;
   try {
     // alg pinned; hono's time checks off because they read the system clock (ours are below).
-    payload = await Jwt.verify(token, toJwk(key), { alg: ALG, exp: false, nbf: false, iat: false });
+    payload = await Jwt.verify(token, await verifyKey(key), { alg: ALG, exp: false, nbf: false, iat: false });
   } catch {
     throw unauthenticated();
   }

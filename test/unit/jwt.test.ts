@@ -420,3 +420,32 @@ describe('bearerToken', () => {
     expect(bearerToken(header)).toBeNull();
   });
 });
+
+describe('verification keys imported once per isolate', () => {
+  const SAME_KID_A = { kid: 'shared-kid', secret: 'secret-of-environment-a-0123456789abcdef' };
+  const SAME_KID_B = { kid: 'shared-kid', secret: 'secret-of-environment-b-0123456789abcdef' };
+  const settingsA: JwtSettings = { keys: [SAME_KID_A], issuer: 'edgetask', audience: 'edgetask-api' };
+  const settingsB: JwtSettings = { keys: [SAME_KID_B], issuer: 'edgetask', audience: 'edgetask-api' };
+  const subject = { userId: USER_ID, sessionId: SESSION_ID, emailVerified: true, timeZone: 'UTC' };
+
+  it("never verify a token under another request's bindings with the same kid and another secret", async () => {
+    const { token: tokenA } = await signAccessToken(subject, settingsA, NOW);
+    const { token: tokenB } = await signAccessToken(subject, settingsB, NOW);
+    // A's key is imported and kept; B's bindings must still check B's secret, in both orders.
+    expect((await verifyAccessToken(tokenA, settingsA, NOW)).sub).toBe(USER_ID);
+    await expectRefused(tokenA, NOW, settingsB);
+    expect((await verifyAccessToken(tokenB, settingsB, NOW)).sub).toBe(USER_ID);
+    await expectRefused(tokenB, NOW, settingsA);
+    expect((await verifyAccessToken(tokenA, settingsA, NOW)).sub).toBe(USER_ID);
+  });
+
+  it('still verify after many keyrings have come and gone (the cache starts over, it does not break)', async () => {
+    for (let i = 0; i < 40; i++) {
+      const key = { kid: `kid-${i}`, secret: `secret-${i}-0123456789abcdef0123456789abcdef` };
+      const settings: JwtSettings = { keys: [key], issuer: 'edgetask', audience: 'edgetask-api' };
+      const { token } = await signAccessToken(subject, settings, NOW);
+      expect((await verifyAccessToken(token, settings, NOW)).sid).toBe(SESSION_ID);
+      await expectRefused(token, NOW, settingsA);
+    }
+  });
+});
