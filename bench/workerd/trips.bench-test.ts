@@ -498,7 +498,8 @@ describe('round trips per route', () => {
       const ms = performance.now() - started;
       const counters = await app.counters();
       // Claim and record; then the run's scan for repeating tasks' schedules to refill (none here).
-      expect(counters.neon.requests).toBe(3);
+      // A full batch (100) makes the run claim once more, in case more are due.
+      expect(counters.neon.requests).toBe(size === 100 ? 4 : 3);
       lines.push(`${String(size).padStart(3)} reminders: Neon ${counters.neon.requests}, ${ms.toFixed(0)} ms`);
     }
     console.log(

@@ -807,3 +807,25 @@ describe('reminder rows go', () => {
     expect(await reminderCount(user.userId)).toBe(0);
   });
 });
+
+describe('a minute when many reminders fall together', () => {
+  it('delivers more than one batch (100) in the same run, each once', async () => {
+    const user = await userIn();
+    const when = '2027-03-20T09:00:00.000Z';
+    // 150 reminders: 30 tasks of 5, a millisecond apart so each one is its own.
+    const tasks: Task[] = [];
+    for (let i = 0; i < 30; i++) {
+      const reminders = Array.from({ length: 5 }, (_, k) => ({
+        at: new Date(Date.parse(when) + i * 5 + k).toISOString(),
+      }));
+      tasks.push(await create(user, { title: `Morning task ${i}`, reminders }));
+    }
+    await run(plus(when, 1));
+    expect(await reminderMail(user)).toHaveLength(150);
+    const unsent = await app.sql`
+      select count(*)::int as n from task_reminders where task_id = any(${tasks.map((t) => t.id)}) and sent_at is null`;
+    expect(unsent).toEqual([{ n: 0 }]);
+    await run(plus(when, 2));
+    expect(await reminderMail(user)).toHaveLength(150);
+  });
+});
