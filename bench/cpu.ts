@@ -8,6 +8,7 @@
  *   npm run bench:cpu                       2000 requests per route and block, 3 repeats
  *   npm run bench:cpu -- --requests 300     a quicker run
  *   npm run bench:cpu -- --smoke            50 requests, 1 repeat, no results file; exit 1 on errors
+ *   npm run bench:cpu -- --only tasks --cpu-profile   some routes, with a V8 profile of the project
  *   npm run bench:cpu -- --help
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +23,7 @@ import { applyMigrations } from '../drizzle/migrator.ts';
 import { freePort } from '../dev/stand-ins/real-servers.ts';
 import { startStandIns } from '../dev/stand-ins/server.ts';
 import { signAccessToken } from '../src/lib/jwt.ts';
+import { Inspector, summarizeProfile, type CpuProfile } from './load/profiler.ts';
 import { seedDatabase, type SeededUser } from './load/seed.ts';
 import { startWorkerd, tail, workerdConfig, type RunningWorkerd, type WorkerdOptions } from './load/workerd.ts';
 
@@ -35,6 +37,11 @@ const HELP = `usage: npm run bench:cpu -- [options]
   --warmup N        unmeasured requests per route and worker first (default 200)
   --out FILE        results file (default bench/results/cpu.json; smoke: none)
   --skip-build      use the existing dist/index.js instead of running npm run build
+  --only TEXT       only the routes whose name contains TEXT, or \`cold\` for the cold start alone
+                    (no results file unless --out is given)
+  --cpu-profile     a V8 profile of the project Worker over each route's measured blocks, summed by
+                    package, src/ folder and function (sampling costs CPU: take the ratios from a
+                    run without it); the raw profiles go to .data/cpu-profiles/
   --smoke           50 requests, 1 repeat, 50 warm-up: a check that it all works
   --help
 
@@ -57,6 +64,8 @@ const { values } = (() => {
         warmup: { type: 'string' },
         out: { type: 'string' },
         'skip-build': { type: 'boolean', default: false },
+        only: { type: 'string' },
+        'cpu-profile': { type: 'boolean', default: false },
         smoke: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -80,8 +89,14 @@ const options = {
   repeats: count('repeats', values.repeats, values.smoke ? 1 : 3),
   connections: count('connections', values.connections, 8),
   warmup: count('warmup', values.warmup, values.smoke ? 50 : 200),
-  out: values.out ? path.resolve(values.out) : values.smoke ? null : path.join(root, 'bench/results/cpu.json'),
+  out: values.out
+    ? path.resolve(values.out)
+    : values.smoke || values.only !== undefined
+      ? null
+      : path.join(root, 'bench/results/cpu.json'),
   skipBuild: values['skip-build'],
+  only: values.only,
+  cpuProfile: values['cpu-profile'],
   smoke: values.smoke,
 };
 // A user's tasks by role: [0] read by the cache-hit route, [1] edited by PATCH, the rest read
@@ -245,14 +260,18 @@ const workerdOptions = (name: string, workerBundle: string, port: number): Worke
 type Target = 'project' | 'floor';
 const bundles: Record<Target, string> = { project: bundle, floor: floorBundle };
 const workers = {} as Record<Target, RunningWorkerd>;
+const inspectorPort = options.cpuProfile ? await freePort() : undefined;
 for (const target of ['project', 'floor'] as const) {
-  const worker = await startWorkerd(workerdOptions(target, bundles[target], await freePort())).catch((error: unknown) =>
-    fail(String(error)),
-  );
+  const worker = await startWorkerd({
+    ...workerdOptions(target, bundles[target], await freePort()),
+    ...(target === 'project' && inspectorPort ? { inspectorPort } : {}),
+  }).catch((error: unknown) => fail(String(error)));
   cleanups.push(() => worker.stop());
   workers[target] = worker;
   say(`${target}: workerd ${worker.url} (pid ${worker.pid})`);
 }
+const inspector = inspectorPort ? await Inspector.connect(`http://127.0.0.1:${inspectorPort}`) : undefined;
+if (inspector) cleanups.push(() => Promise.resolve(inspector.close()));
 
 const tokens = new Map<string, string>();
 async function mintTokens() {
@@ -380,6 +399,15 @@ const routes: Route[] = [
   },
 ];
 
+const selected = options.only === undefined ? routes : routes.filter((r) => r.name.includes(options.only!));
+const coldSelected = options.only === undefined || 'cold start'.includes(options.only);
+if (selected.length === 0 && !coldSelected)
+  usage(`--only "${options.only}" matches no route: ${routes.map((r) => r.name).join(', ')}`);
+// DELETE removes what POST made: it cannot run alone.
+if (selected.some((r) => r.name.startsWith('DELETE')) && !selected.some((r) => r.name.startsWith('POST'))) {
+  selected.unshift(routes.find((r) => r.name.startsWith('POST'))!);
+}
+
 interface Block {
   requests: number;
   cpuMicros: number;
@@ -446,7 +474,7 @@ const results: RouteResult[] = [];
 let errors = 0;
 const errorLines: string[] = [];
 
-for (const route of routes) {
+for (const route of selected) {
   await mintTokens(); // access tokens live 15 minutes: fresh ones per route
   const blocks: Record<Target, Block[]> = { project: [], floor: [] };
   const check = (target: Target, block: Block, measured: boolean) => {
@@ -459,13 +487,17 @@ for (const route of routes) {
   };
   for (const target of ['project', 'floor'] as const)
     check(target, await runBlock(route, target, options.warmup), false);
+  const profiles: CpuProfile[] = [];
   for (let r = 0; r < options.repeats; r++) {
     for (const target of ['project', 'floor'] as const) {
+      if (target === 'project') await inspector?.start();
       const block = await runBlock(route, target, options.requests);
+      if (target === 'project' && inspector) profiles.push(await inspector.stop());
       check(target, block, true);
       blocks[target].push(block);
     }
   }
+  if (inspector) reportProfiles(route.name, profiles);
   const perRequest = (target: Target) => median(blocks[target].map((b) => b.cpuMicros / b.requests));
   const project = perRequest('project');
   const floor = perRequest('floor');
@@ -506,6 +538,36 @@ for (const route of routes) {
   }
 }
 
+/** The route's profiles summed: where the project's CPU goes, by package, src/ folder and function. */
+function reportProfiles(routeName: string, profiles: CpuProfile[]): void {
+  const dir = path.join(root, '.data/cpu-profiles');
+  fs.mkdirSync(dir, { recursive: true });
+  const slug = routeName
+    .replace(/[^a-z0-9]+/gi, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
+  profiles.forEach((profile, i) =>
+    fs.writeFileSync(path.join(dir, `${slug}-${i + 1}.cpuprofile`), JSON.stringify(profile)),
+  );
+  const summaries = profiles.map((profile) => summarizeProfile(profile, bundle));
+  const requests = options.requests * profiles.length;
+  const sum = (pick: (s: (typeof summaries)[number]) => { key: string; ms: number }[]) => {
+    const totals = new Map<string, number>();
+    for (const s of summaries) for (const { key, ms } of pick(s)) totals.set(key, (totals.get(key) ?? 0) + ms);
+    return [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  };
+  const busy = summaries.reduce((total, s) => total + s.busyMs, 0);
+  const line = ([key, ms]: [string, number]) =>
+    `    ${String(Math.round((ms * 1000) / requests)).padStart(5)} µs/req  ${((ms / busy) * 100).toFixed(1).padStart(5)}%  ${key}`;
+  say(
+    `${routeName}: profile, ${Math.round((busy * 1000) / requests)} µs/req sampled (${path.relative(root, dir)}/${slug}-*.cpuprofile)`,
+  );
+  say('  by package or src/ folder:');
+  for (const entry of sum((s) => s.byModule.map((m) => ({ key: m.module, ms: m.ms })))) say(line(entry));
+  say('  by function:');
+  for (const entry of sum((s) => s.byFunction.map((f) => ({ key: f.name, ms: f.ms })))) say(line(entry));
+}
+
 // 5. Cold start: a fresh workerd per Worker, from spawn to the first answer of /health, and the
 // process's CPU until then. Repeated as the routes are; the median is reported.
 async function coldStart(target: Target): Promise<{ wallMs: number; cpuMs: number }> {
@@ -538,21 +600,24 @@ async function coldStart(target: Target): Promise<{ wallMs: number; cpuMs: numbe
     await exited;
   }
 }
-const cold: Record<Target, { wallMs: number; cpuMs: number; runs: { wallMs: number; cpuMs: number }[] }> = {} as never;
-{
+type ColdStart = { wallMs: number; cpuMs: number; runs: { wallMs: number; cpuMs: number }[] };
+let cold: Record<Target, ColdStart> | null = null;
+if (coldSelected) {
+  const measured = {} as Record<Target, ColdStart>;
   const runs: Record<Target, { wallMs: number; cpuMs: number }[]> = { project: [], floor: [] };
   for (let r = 0; r < Math.max(3, options.repeats); r++) {
     for (const target of ['project', 'floor'] as const) runs[target].push(await coldStart(target));
   }
   for (const target of ['project', 'floor'] as const) {
-    cold[target] = {
+    measured[target] = {
       wallMs: Math.round(median(runs[target].map((x) => x.wallMs))),
       cpuMs: Math.round(median(runs[target].map((x) => x.cpuMs))),
       runs: runs[target].map((x) => ({ wallMs: Math.round(x.wallMs), cpuMs: Math.round(x.cpuMs) })),
     };
   }
+  cold = measured;
 }
-const coldRatio = { wall: cold.project.wallMs / cold.floor.wallMs, cpu: cold.project.cpuMs / cold.floor.cpuMs };
+const coldRatio = cold && { wall: cold.project.wallMs / cold.floor.wallMs, cpu: cold.project.cpuMs / cold.floor.cpuMs };
 
 // 6. The report.
 const pad = (text: string, width: number) => text.padEnd(width);
@@ -565,14 +630,22 @@ const lines = [
       `${pad(r.route, 38)} | ${String(r.projectMicrosPerRequest).padStart(14)} | ${String(r.floorMicrosPerRequest).padStart(12)} | ${r.ratio.toFixed(2)}x`,
   ),
   '',
-  `cold start (median of ${cold.project.runs.length}): project ${cold.project.wallMs} ms wall, ${cold.project.cpuMs} ms CPU; floor ${cold.floor.wallMs} ms wall, ${cold.floor.cpuMs} ms CPU (${coldRatio.wall.toFixed(2)}x wall, ${coldRatio.cpu.toFixed(2)}x CPU)`,
-  '',
+  ...(cold && coldRatio
+    ? [
+        `cold start (median of ${cold.project.runs.length}): project ${cold.project.wallMs} ms wall, ${cold.project.cpuMs} ms CPU; floor ${cold.floor.wallMs} ms wall, ${cold.floor.cpuMs} ms CPU (${coldRatio.wall.toFixed(2)}x wall, ${coldRatio.cpu.toFixed(2)}x CPU)`,
+        '',
+      ]
+    : []),
   'targets (a measurement, not a gate):',
   ...results.map(
     (r) => `${r.pass ? 'PASS' : 'FAIL'} ${r.route}: ${r.ratio.toFixed(2)}x the floor (target ${r.target}x)`,
   ),
-  `${coldRatio.wall <= 2 ? 'PASS' : 'FAIL'} cold start wall: ${coldRatio.wall.toFixed(2)}x the floor (target 2x)`,
-  `${coldRatio.cpu <= 2 ? 'PASS' : 'FAIL'} cold start CPU: ${coldRatio.cpu.toFixed(2)}x the floor (target 2x)`,
+  ...(coldRatio
+    ? [
+        `${coldRatio.wall <= 2 ? 'PASS' : 'FAIL'} cold start wall: ${coldRatio.wall.toFixed(2)}x the floor (target 2x)`,
+        `${coldRatio.cpu <= 2 ? 'PASS' : 'FAIL'} cold start CPU: ${coldRatio.cpu.toFixed(2)}x the floor (target 2x)`,
+      ]
+    : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n\n`);
 
@@ -601,10 +674,13 @@ const report = {
     compatibilityDate: wrangler.compatibility_date!,
   },
   routes: results,
-  coldStart: {
-    ...cold,
-    ratio: { wall: Math.round(coldRatio.wall * 100) / 100, cpu: Math.round(coldRatio.cpu * 100) / 100 },
-  },
+  coldStart:
+    cold && coldRatio
+      ? {
+          ...cold,
+          ratio: { wall: Math.round(coldRatio.wall * 100) / 100, cpu: Math.round(coldRatio.cpu * 100) / 100 },
+        }
+      : null,
   errors,
   errorLines,
   elapsedS: Math.round((Date.now() - started) / 1000),
