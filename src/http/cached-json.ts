@@ -4,28 +4,46 @@ import { writeCache } from '../lib/cache.ts';
 import { describeError, log } from '../lib/log.ts';
 import { afterResponse } from './context.ts';
 
+/** A read's answer as sent: the JSON text and its entity tag. */
+export interface CachedBody {
+  body: string;
+  etag: string;
+}
+
 /**
  * Serves a read from the cache when the request gate found the entry (it reads it beside the rate
- * limit, under the key the route's gate names: src/gate/gate.ts); otherwise runs `load`, answers with it, and stores it after the response
- * under the generation that was read. A cache that could not answer is a miss, never an error.
+ * limit, under the key the route's gate names: src/gate/gate.ts); otherwise runs `load`, answers
+ * with it, and stores it after the response under the generation that was read. A cache that could
+ * not answer is a miss, never an error.
+ *
+ * The entry is the answer as sent, text and tag, not the value: a hit parses one small JSON
+ * envelope and sends the text as it is, instead of parsing the whole list, serialising it again
+ * and hashing it for its tag on every hit (issue 17: a third of a list hit's CPU).
  */
-export async function cachedJson<T>(c: Context<AppEnv>, load: () => Promise<T>): Promise<{ value: T; hit: boolean }> {
+export async function cachedBody(c: Context<AppEnv>, load: () => Promise<CachedBody>): Promise<CachedBody> {
   const read = c.get('cacheRead');
-  if (read?.value != null) {
+  if (read?.value != null && isCachedBody(read.value)) {
     c.header('X-Cache', 'hit');
-    return { value: read.value as T, hit: true };
+    return read.value;
   }
   const value = await load();
   c.header('X-Cache', 'miss');
   const userId = c.get('userId');
   if (read && userId) {
+    const entry: CachedBody = { body: value.body, etag: value.etag };
     afterResponse(c, () =>
-      writeCache(c.get('deps').redis, userId, read.generation, read.key, value).catch((error: unknown) => {
+      writeCache(c.get('deps').redis, userId, read.generation, read.key, entry).catch((error: unknown) => {
         log('warn', 'cache write failed', { request_id: c.get('requestId'), error: describeError(error) });
       }),
     );
   }
-  return { value, hit: false };
+  return value;
+}
+
+/** An entry of another shape (written by an older version of the Worker) is a miss. */
+function isCachedBody(value: unknown): value is CachedBody {
+  const entry = value as Partial<CachedBody>;
+  return typeof entry === 'object' && typeof entry.body === 'string' && typeof entry.etag === 'string';
 }
 
 /** Cache keys from the raw request (before validation): the task id, or the list query sorted. */

@@ -1,7 +1,7 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bumpGeneration, readCache, writeCache } from '../../src/lib/cache.ts';
-import { register, type Registered } from '../helpers/auth.ts';
+import { bearer, register, type Registered } from '../helpers/auth.ts';
 import { as, createCategory, createTask, type TaskBody } from '../helpers/tasks.ts';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -22,7 +22,40 @@ describe('cache-aside for task reads', () => {
     const second = await as(app, ann.accessToken).get(`/api/v1/tasks/${task.id}`);
     expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['miss', 'hit']);
     expect([neonCalls(first), neonCalls(second)]).toEqual([1, 0]);
-    expect(await second.json()).toEqual(await first.json());
+    // The entry is the answer as sent: the same bytes, tag and media type.
+    expect(await second.text()).toBe(await first.text());
+    expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(second.headers.get('content-type')).toBe('application/json');
+  });
+
+  it('serves a cached list as the same bytes under the same tag, and answers 304 to it', async () => {
+    const user = await register(app);
+    await createTask(app, user.accessToken, { title: 'Listed' });
+    const api = as(app, user.accessToken);
+    const first = await api.get('/api/v1/tasks?sort=title');
+    const second = await api.get('/api/v1/tasks?sort=title');
+    expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['miss', 'hit']);
+    expect(await second.text()).toBe(await first.text());
+    expect(second.headers.get('etag')).toMatch(/^"l\.[A-Za-z0-9_-]{22}"$/);
+    expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+    const revalidated = await app.request(
+      '/api/v1/tasks?sort=title',
+      bearer(user.accessToken, { headers: { 'If-None-Match': first.headers.get('etag')! } }),
+    );
+    expect([revalidated.status, revalidated.headers.get('x-cache')]).toEqual([304, 'hit']);
+  });
+
+  it('an entry of another shape (an older Worker wrote it) is a miss, then refilled', async () => {
+    const user = await register(app);
+    const task = await createTask(app, user.accessToken, { title: 'Old entry' });
+    const store = new Redis({ url: app.env.UPSTASH_REDIS_REST_URL, token: app.env.UPSTASH_REDIS_REST_TOKEN ?? '' });
+    const generation = (await readCache(store, user.userId, `task:${task.id}`)).generation;
+    await writeCache(store, user.userId, generation, `task:${task.id}`, { ...task, title: 'Stale shape' });
+    const api = as(app, user.accessToken);
+    const read = await api.get(`/api/v1/tasks/${task.id}`);
+    expect(read.headers.get('x-cache')).toBe('miss');
+    expect(await read.json()).toMatchObject({ title: 'Old entry' });
+    expect((await api.get(`/api/v1/tasks/${task.id}`)).headers.get('x-cache')).toBe('hit');
   });
 
   it("never serves stale data after the user's own write", async () => {
