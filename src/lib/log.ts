@@ -51,11 +51,16 @@ export function describeError(error: unknown): LoggedError {
   return described;
 }
 
-/** The class, not `error.name`: drizzle's query error keeps the default name `Error`. */
+/**
+ * The error's `name` when it sets one (NeonDbError, UpstashError, DOMException's TimeoutError), else
+ * its class's: drizzle's query error keeps the default name `Error`. A class name is the fallback
+ * only, because the production bundle does not keep names (wrangler.toml keep_names = false): the
+ * bundler may rename a class whose name collides (`Redis2`).
+ */
 function className(error: Error): string {
   if (error instanceof DrizzleQueryError) return 'DrizzleQueryError';
   const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
-  const name = typeof ctor === 'string' && ctor !== 'Error' && ctor !== '' ? ctor : error.name;
+  const name = error.name !== 'Error' && error.name !== '' ? error.name : typeof ctor === 'string' ? ctor : '';
   return /^[A-Za-z0-9_$]{1,60}$/.test(name) ? name : 'Error';
 }
 

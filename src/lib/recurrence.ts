@@ -46,6 +46,7 @@ import { canonicalTimeZone } from './time-zone.ts';
 
 /** Why a rule or time zone was refused. `detail` names the part and says what is wrong. */
 export class RecurrenceError extends Error {
+  override readonly name = 'RecurrenceError';
   readonly detail: string;
 
   constructor(detail: string) {

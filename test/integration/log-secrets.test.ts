@@ -190,6 +190,21 @@ describe('describeError', () => {
     });
   });
 
+  it('names an error by the name it sets, not by a class name the bundler renamed', () => {
+    // wrangler.toml keep_names = false: esbuild renames a class whose name collides with another
+    // module's, and no longer restores `name` for it.
+    const UpstashError2 = class extends Error {
+      constructor(message: string) {
+        super(message);
+        this.name = 'UpstashError';
+      }
+    };
+    expect(describeError(new UpstashError2('timed out')).name).toBe('UpstashError');
+    expect(describeError(new DOMException('late', 'TimeoutError')).name).toBe('TimeoutError');
+    const Plain2 = class extends Error {};
+    expect(describeError(new Plain2('x')).name).toBe('Plain2');
+  });
+
   it('blanks quoted text and token-like runs in other messages', () => {
     const token = 'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9d';
     const described = describeError(new TypeError(`bad token ${token} for "ann@example.com"`));

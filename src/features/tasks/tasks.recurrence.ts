@@ -181,6 +181,7 @@ export type SeriesFound = {
  * have. The single route computes it and sends the write again; a batch answers SCHEDULE_PENDING.
  */
 export class SchedulePending extends Error {
+  override readonly name = 'SchedulePending';
   readonly found: SeriesFound;
   constructor(found: SeriesFound) {
     super('The schedule of the recurring task is not computed yet');
