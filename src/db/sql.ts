@@ -1,6 +1,20 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { VersionCheck } from '../lib/etag.ts';
 import type { Database } from './client.ts';
+
+const dialect = new PgDialect();
+
+/**
+ * A fragment without parameters, rendered once into one raw chunk. drizzle walks a nested fragment
+ * chunk by chunk, testing each against its entity classes, every time a statement embeds it: the
+ * task JSON alone was most of a write's SQL-building CPU (issue 17).
+ */
+export function rendered(fragment: SQL): SQL {
+  const query = dialect.sqlToQuery(fragment);
+  if (query.params.length > 0) throw new Error('rendered() takes fragments without parameters');
+  return sql.raw(query.sql);
+}
 
 /** RFC 3339 in UTC with milliseconds, as the API writes every timestamp. */
 export function isoTimestamp(column: SQL): SQL {
@@ -13,7 +27,7 @@ export function isoTimestamp(column: SQL): SQL {
  * row. Its subqueries read the statement's snapshot: a statement that changes links, reminders or subtasks
  * and returns a task built here must add its own changes (assignCategory, restoreTask).
  */
-const TASK_FIELDS = sql`'id', t.id,
+const TASK_FIELDS = rendered(sql`'id', t.id,
   'user_id', t.user_id,
   'parent_id', t.parent_id,
   'position', t.position,
@@ -27,7 +41,7 @@ const TASK_FIELDS = sql`'id', t.id,
   'deleted_at', ${isoTimestamp(sql`t.deleted_at`)},
   'version', t.version,
   'recurrence', t.recurrence,
-  'completed_occurrences', t.completed_occurrences`;
+  'completed_occurrences', t.completed_occurrences`);
 
 /** A JSON array of reminders, soonest first, over rows aliased `r` that `from` yields. */
 export function remindersJson(from: SQL): SQL {
@@ -36,21 +50,25 @@ export function remindersJson(from: SQL): SQL {
 }
 
 /** The reminders of the task `t` as the statement's snapshot holds them. */
-const STORED_REMINDERS = remindersJson(sql`task_reminders r where r.task_id = t.id`);
+const STORED_REMINDERS = rendered(remindersJson(sql`task_reminders r where r.task_id = t.id`));
+
+/** The live subtasks' count and the categories of the task `t`. */
+const SUBTASKS_AND_CATEGORIES =
+  rendered(sql`'subtask_count', (select count(*) from tasks sub where sub.parent_id = t.id and sub.deleted_at is null)::int,
+  'categories', coalesce((
+    select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color) order by lower(c.name), c.id)
+      from task_categories tc join categories c on c.id = tc.category_id
+     where tc.task_id = t.id), '[]'::json)`);
 
 /** TASK_JSON with the reminders a write just stored (the snapshot does not hold them). */
 export function taskJsonWith(reminders: SQL): SQL {
   return sql`json_build_object(${TASK_FIELDS},
   'reminders', ${reminders},
-  'subtask_count', (select count(*) from tasks sub where sub.parent_id = t.id and sub.deleted_at is null)::int,
-  'categories', coalesce((
-    select json_agg(json_build_object('id', c.id, 'name', c.name, 'color', c.color) order by lower(c.name), c.id)
-      from task_categories tc join categories c on c.id = tc.category_id
-     where tc.task_id = t.id), '[]'::json)
+  ${SUBTASKS_AND_CATEGORIES}
 )`;
 }
 
-export const TASK_JSON = taskJsonWith(STORED_REMINDERS);
+export const TASK_JSON = rendered(taskJsonWith(STORED_REMINDERS));
 
 /**
  * TASK_JSON of a task the statement itself inserted: it has no subtask, no category and no
@@ -61,12 +79,12 @@ export function newTaskJsonWith(reminders: SQL): SQL {
   return sql`json_build_object(${TASK_FIELDS}, 'reminders', ${reminders}, 'subtask_count', 0, 'categories', '[]'::json)`;
 }
 
-export const NEW_TASK_JSON = newTaskJsonWith(sql`'[]'::json`);
+export const NEW_TASK_JSON = rendered(newTaskJsonWith(sql`'[]'::json`));
 
 /** A user as the API returns it (never the hash, the counters or the lock). `u` is the users row. */
-export const USER_JSON = sql`json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name,
+export const USER_JSON = rendered(sql`json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name,
   'time_zone', u.time_zone, 'is_active', u.is_active, 'email_verified_at', ${isoTimestamp(sql`u.email_verified_at`)},
-  'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)})`;
+  'created_at', ${isoTimestamp(sql`u.created_at`)}, 'updated_at', ${isoTimestamp(sql`u.updated_at`)})`);
 
 /**
  * A CTE body that locks the user's change counter and yields the next change number
