@@ -45,36 +45,47 @@ export const docsSecureHeaders = secureHeaders({
 
 /** CORS from the CORS_ORIGINS allowlist; an origin not on it gets no Access-Control-Allow-Origin. */
 export function corsAllowlist(): MiddlewareHandler<AppEnv> {
+  // One handler per configuration (per isolate in production), not one per request.
+  const handlers = new WeakMap<object, MiddlewareHandler<AppEnv>>();
   return async (c, next) => {
     const result = loadConfig(c.env);
-    const allowed = result.ok ? result.config.CORS_ORIGINS : [];
-    const development = result.ok && result.config.APP_ENV === 'development';
-    const handler = cors({
-      origin: (origin) => (allowed.includes(origin) || (development && isLoopbackOrigin(origin)) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: [
-        'Authorization',
-        'Content-Type',
-        'X-Request-ID',
-        'If-Match',
-        'If-None-Match',
-        'Idempotency-Key',
-        'traceparent',
-      ],
-      exposeHeaders: [
-        'X-Request-ID',
-        'RateLimit',
-        'RateLimit-Policy',
-        'Retry-After',
-        'ETag',
-        'Location',
-        'Server-Timing',
-        'Idempotent-Replayed',
-      ],
-      maxAge: 600,
-    });
+    let handler = handlers.get(result);
+    if (!handler) {
+      handler = corsHandler(
+        result.ok ? result.config.CORS_ORIGINS : [],
+        result.ok && result.config.APP_ENV === 'development',
+      );
+      handlers.set(result, handler);
+    }
     return handler(c, next);
   };
+}
+
+function corsHandler(allowed: string[], development: boolean): MiddlewareHandler<AppEnv> {
+  return cors({
+    origin: (origin) => (allowed.includes(origin) || (development && isLoopbackOrigin(origin)) ? origin : null),
+    allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'X-Request-ID',
+      'If-Match',
+      'If-None-Match',
+      'Idempotency-Key',
+      'traceparent',
+    ],
+    exposeHeaders: [
+      'X-Request-ID',
+      'RateLimit',
+      'RateLimit-Policy',
+      'Retry-After',
+      'ETag',
+      'Location',
+      'Server-Timing',
+      'Idempotent-Replayed',
+    ],
+    maxAge: 600,
+  });
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
