@@ -43,11 +43,22 @@ export const docsSecureHeaders = secureHeaders({
   },
 });
 
-/** CORS from the CORS_ORIGINS allowlist; an origin not on it gets no Access-Control-Allow-Origin. */
+/**
+ * CORS from the CORS_ORIGINS allowlist; an origin not on it gets no Access-Control-Allow-Origin.
+ * A request without an Origin header (a mobile app, a server, curl) is not a CORS request: it only
+ * gets `Vary: Origin`, set on the final response. hono's cors() would set its headers on a
+ * placeholder response before the handler runs and append Vary after it, and each of those makes
+ * hono build the Response again (issue 17).
+ */
 export function corsAllowlist(): MiddlewareHandler<AppEnv> {
   // One handler per configuration (per isolate in production), not one per request.
   const handlers = new WeakMap<object, MiddlewareHandler<AppEnv>>();
   return async (c, next) => {
+    if (c.req.header('Origin') === undefined) {
+      await next();
+      c.res.headers.append('Vary', 'Origin');
+      return;
+    }
     const result = loadConfig(c.env);
     let handler = handlers.get(result);
     if (!handler) {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupTestApp, type TestApp } from '../helpers/test-app.ts';
+import { bearer, register } from '../helpers/auth.ts';
 
 describe('secure headers', () => {
   let app: TestApp;
@@ -41,6 +42,23 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(res.headers.get('access-control-expose-headers')).toContain('X-Request-ID');
     expect(res.headers.get('vary')).toContain('Origin');
+  });
+
+  it('answers a request without Origin (not a CORS request) with Vary: Origin and no CORS headers', async () => {
+    const token = (await register(app)).accessToken;
+    for (const [path, init, status] of [
+      ['/health', {}, 200],
+      ['/api/v1/tasks', bearer(token), 200],
+      ['/api/v1/nothing-here', {}, 404],
+      ['/api/v1/tasks', { method: 'PUT' }, 405],
+    ] as const) {
+      const res = await app.request(path, init);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get('vary'), path).toBe('Origin');
+      expect(res.headers.get('access-control-allow-origin'), path).toBeNull();
+      expect(res.headers.get('access-control-expose-headers'), path).toBeNull();
+      expect(res.headers.get('x-request-id'), path).toBeTruthy();
+    }
   });
 
   it('answers a preflight from an allowed origin', async () => {
