@@ -1,8 +1,8 @@
 import { AppError } from '../../lib/errors.ts';
-import { bodyEtag, noneMatch, versionEtag } from '../../lib/etag.ts';
+import { bodyEtag, versionEtag } from '../../lib/etag.ts';
 import type { AppRouteHandler } from '../../http/route-handler.ts';
 import { afterResponse, currentUserId } from '../../http/context.ts';
-import { cachedBody } from '../../http/cached-json.ts';
+import { cachedJsonResponse } from '../../http/cached-json.ts';
 import { requiredVersionCheck, versionCheck } from '../../http/preconditions.ts';
 import * as categories from '../categories/categories.service.ts';
 import * as changes from './tasks.changes.ts';
@@ -19,25 +19,19 @@ export const createTask: AppRouteHandler<typeof routes.createTask> = async (c) =
 
 export const listTasks: AppRouteHandler<typeof routes.listTasks> = async (c) => {
   const userId = currentUserId(c);
-  const { body, etag } = await cachedBody(c, async () => {
+  return cachedJsonResponse(c, async () => {
     // Serialised once: the tag is the digest of exactly the bytes sent.
     const text = JSON.stringify(await tasks.listTasks(c.get('deps'), userId, c.req.valid('query')));
     return { body: text, etag: await bodyEtag(text) };
   });
-  c.header('ETag', etag);
-  if (!noneMatch(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
-  return c.body(body, 200, { 'Content-Type': 'application/json' });
 };
 
 export const getTask: AppRouteHandler<typeof routes.getTask> = async (c) => {
   const userId = currentUserId(c);
-  const { body, etag } = await cachedBody(c, async () => {
+  return cachedJsonResponse(c, async () => {
     const task = await tasks.getTask(c.get('deps'), userId, c.req.valid('param').task_id);
     return { body: JSON.stringify(task), etag: versionEtag(task) };
   });
-  c.header('ETag', etag);
-  if (!noneMatch(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
-  return c.body(body, 200, { 'Content-Type': 'application/json' });
 };
 
 export const updateTask: AppRouteHandler<typeof routes.updateTask> = async (c) => {
