@@ -38,52 +38,39 @@ const API_SEGMENTS: Record<string, readonly Feature[]> = {
   batch: ['batch'],
 };
 
+const HEALTH: readonly Feature[] = ['health'];
+const NONE: readonly Feature[] = [];
+
 /**
  * The features whose routes a path can match. The OpenAPI document and the docs page describe
  * them all; a path no feature has gets the shell alone, which answers 404 as the whole app would.
  * `path` is hono's own reading of the URL (getPath: percent-decoded), so this and the router agree
- * on what a path is.
+ * on what a path is. Each answer is one of a few constant lists, which key the built apps.
  */
 export function featuresFor(path: string): readonly Feature[] {
-  if (path === '/health' || path.startsWith('/health/')) return ['health'];
+  if (path === '/health' || path.startsWith('/health/')) return HEALTH;
   if (path.startsWith('/api/v1/')) {
     const end = path.indexOf('/', 8);
-    return API_SEGMENTS[end === -1 ? path.slice(8) : path.slice(8, end)] ?? [];
+    const segment = end === -1 ? path.slice(8) : path.slice(8, end);
+    // Own keys only: /api/v1/constructor must not find Object's constructor.
+    return Object.hasOwn(API_SEGMENTS, segment) ? API_SEGMENTS[segment]! : NONE;
   }
   if (path === '/openapi.json' || path === '/docs') return FEATURES;
-  return [];
+  return NONE;
 }
 
-const apps = new Map<string, App>();
-const building = new Map<string, Promise<App>>();
+/** The apps built so far, by feature list: one build per isolate, shared by concurrent first requests. */
+const apps = new Map<readonly Feature[], Promise<App>>();
 
-async function build(features: readonly Feature[]): Promise<App> {
-  const routers = await Promise.all(features.map((feature) => LOADERS[feature]()));
-  return createAppShell(routers);
-}
-
-/** The app for these features: built once per isolate; concurrent first requests share the build. */
-function appFor(features: readonly Feature[]): App | Promise<App> {
-  const key = features.join(',');
-  const app = apps.get(key);
-  if (app) return app;
-  let pending = building.get(key);
-  if (!pending) {
-    pending = build(features).then(
-      (built) => {
-        apps.set(key, built);
-        building.delete(key);
-        return built;
-      },
-      (error: unknown) => {
-        // Not cached: the next request tries again.
-        building.delete(key);
-        throw error;
-      },
-    );
-    building.set(key, pending);
+function appFor(features: readonly Feature[]): Promise<App> {
+  let app = apps.get(features);
+  if (!app) {
+    app = Promise.all(features.map((feature) => LOADERS[feature]())).then((routers) => createAppShell(routers));
+    apps.set(features, app);
+    // A failed build is not kept: the next request tries again.
+    app.catch(() => apps.delete(features));
   }
-  return pending;
+  return app;
 }
 
 export async function fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {

@@ -44,6 +44,9 @@ describe('the lazy entry: which features a path loads', () => {
     expect(featuresFor('/docs')).toEqual(FEATURES);
     for (const path of ['/', '/api', '/api/v1', '/api/v1/', '/api/v1/nothing', '/api/v2/tasks', '/healthz', '/docs/x'])
       expect(featuresFor(path), path).toEqual([]);
+    // Names an object inherits are not features (they were a 500 before).
+    for (const path of ['/api/v1/constructor', '/api/v1/__proto__', '/api/v1/toString/x', '/api/v1/hasOwnProperty'])
+      expect(featuresFor(path), path).toEqual([]);
     // A prefix is a whole segment: /api/v1/tasksX is not the tasks feature.
     expect(featuresFor('/api/v1/tasksX')).toEqual([]);
     expect(featuresFor('/api/v1/tasks/')).toEqual(['tasks']);
@@ -69,6 +72,8 @@ describe('the lazy entry answers as the whole app does', () => {
     ['/api/v1/account/export'],
     ['/api/v1/nothing'],
     ['/nowhere'],
+    ['/api/v1/constructor'],
+    ['/api/v1/__proto__/x'],
     ['/api/v1/auth/sessions'],
     ['/api/v1/auth/change-password', { method: 'GET' }],
   ];
